@@ -1,0 +1,58 @@
+//===- MoeDialect.td - the moe dialect ------------------------*- tablegen -*-===//
+//
+// Routing, dispatch and expert computation of Mixture-of-Experts layers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_DIALECT_TD
+#define MOE_DIALECT_TD
+
+include "mlir/IR/OpBase.td"
+
+def Moe_Dialect : Dialect {
+  let name = "moe";
+  let cppNamespace = "::mlir::moe";
+  let summary = "Mixture-of-Experts routing, dispatch and expert ops";
+  let description = [{
+    The `moe` dialect models one MoE feed-forward block: a router producing
+    fp32 logits, a routing decision (token-choice top-k, Switch top-1,
+    Sinkhorn or expert-choice), the load-balancing losses, capacity and
+    dropping, the permutation of tokens into expert-contiguous rows, the
+    grouped expert GEMMs and the expert-parallel collectives.
+
+    Conventions shared by every op:
+    - tokens are flattened sequence-major, `t = s * B + b` for position `s` of
+      sequence `b` in a micro-batch of `B` sequences; `T = S * B`;
+    - every tensor has a static shape; ragged data (rows per expert) lives in a
+      buffer with a static upper bound (`T * k` dropless, `E * C` with
+      capacity) and its per-expert row counts travel as a separate
+      `tensor<E x i32>` read by kernels at run time;
+    - weights use the PyTorch `[out, in]` layout so that Hugging Face tensors
+      load without transposition.
+  }];
+  let hasConstantMaterializer = 1;
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+class Moe_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Moe_Dialect, mnemonic, traits> {
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def Moe_FloatTensor : StaticShapeTensorOf<[F32, BF16]>;
+def Moe_F32Tensor : StaticShapeTensorOf<[F32]>;
+def Moe_I32Tensor : StaticShapeTensorOf<[I32]>;
+def Moe_MaskTensor : StaticShapeTensorOf<[I1]>;
+def Moe_CommTensor : StaticShapeTensorOf<[F32, BF16, I32]>;
+
+// A rank-0 fp32 tensor (a loss); buildable so formats can leave it implicit.
+def Moe_F32Scalar : Type<And<[TensorOf<[F32]>.predicate, HasAnyRankOfPred<[0]>]>,
+                         "0-d tensor of 32-bit float"> {
+  let builderCall = "::mlir::RankedTensorType::get({}, $_builder.getF32Type())";
+}
+
+#endif // MOE_DIALECT_TD

@@ -1,0 +1,19 @@
+//===- MoeOps.h - operations of the moe dialect -----------------*- C++ -*-===//
+
+#ifndef MOE_DIALECT_MOE_MOEOPS_H
+#define MOE_DIALECT_MOE_MOEOPS_H
+
+#include "moe/Dialect/Moe/MoeDialect.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "moe/MoeEnums.h.inc"
+
+#define GET_OP_CLASSES
+#include "moe/MoeOps.h.inc"
+
+#endif // MOE_DIALECT_MOE_MOEOPS_H

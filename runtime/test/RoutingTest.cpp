@@ -1,0 +1,122 @@
+//===- RoutingTest.cpp - moe.topk's CPU kernel against a naive reference --===//
+
+#include "moert/cpu/Routing.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <vector>
+
+using moert::cpu::SoftmaxPlacement;
+using moert::cpu::topkRoute;
+
+namespace {
+
+struct Routing {
+  std::vector<float> weights;
+  std::vector<int32_t> indices;
+};
+
+Routing route(const std::vector<float> &logits, int64_t tokens,
+              int64_t experts, int64_t k, SoftmaxPlacement softmax) {
+  Routing r{std::vector<float>(tokens * k), std::vector<int32_t>(tokens * k)};
+  topkRoute(logits.data(), tokens, experts, k, softmax, r.weights.data(),
+            r.indices.data());
+  return r;
+}
+
+// Hugging Face's formulation: softmax over all experts, a full stable sort,
+// the first k, and (for Post) renormalisation of the k probabilities.
+Routing naiveRoute(const std::vector<float> &logits, int64_t tokens,
+                   int64_t experts, int64_t k, SoftmaxPlacement softmax) {
+  Routing r;
+  for (int64_t t = 0; t < tokens; ++t) {
+    std::vector<double> probs(experts);
+    double total = 0.0;
+    for (int64_t e = 0; e < experts; ++e)
+      total += probs[e] = std::exp(static_cast<double>(logits[t * experts + e]));
+    for (double &p : probs)
+      p /= total;
+    std::vector<int32_t> order(experts);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int32_t a, int32_t b) { return probs[a] > probs[b]; });
+    double kept = 0.0;
+    for (int64_t j = 0; j < k; ++j)
+      kept += probs[order[j]];
+    for (int64_t j = 0; j < k; ++j) {
+      r.indices.push_back(order[j]);
+      double p = probs[order[j]];
+      r.weights.push_back(static_cast<float>(
+          softmax == SoftmaxPlacement::Post ? p / kept : p));
+    }
+  }
+  return r;
+}
+
+std::vector<float> randomLogits(int64_t count, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.0f, 2.0f);
+  std::vector<float> logits(count);
+  for (float &l : logits)
+    l = dist(gen);
+  return logits;
+}
+
+} // namespace
+
+TEST(TopKRouter, MatchesNaiveReferenceForEveryKAndPlacement) {
+  const int64_t tokens = 64, experts = 8;
+  std::vector<float> logits = randomLogits(tokens * experts, 7);
+  for (SoftmaxPlacement softmax : {SoftmaxPlacement::Pre, SoftmaxPlacement::Post}) {
+    for (int64_t k = 1; k <= experts; ++k) {
+      Routing got = route(logits, tokens, experts, k, softmax);
+      Routing want = naiveRoute(logits, tokens, experts, k, softmax);
+      ASSERT_EQ(got.indices, want.indices) << "k = " << k;
+      for (size_t i = 0; i < got.weights.size(); ++i)
+        EXPECT_NEAR(got.weights[i], want.weights[i], 1e-6 * want.weights[i])
+            << "k = " << k << ", entry " << i;
+    }
+  }
+}
+
+TEST(TopKRouter, PostSoftmaxWeightsSumToOne) {
+  const int64_t tokens = 32, experts = 16, k = 4;
+  Routing r = route(randomLogits(tokens * experts, 11), tokens, experts, k,
+                    SoftmaxPlacement::Post);
+  for (int64_t t = 0; t < tokens; ++t) {
+    float sum = 0.0f;
+    for (int64_t j = 0; j < k; ++j)
+      sum += r.weights[t * k + j];
+    EXPECT_NEAR(sum, 1.0f, 1e-6f) << "token " << t;
+  }
+}
+
+TEST(TopKRouter, EqualLogitsGoToTheLowerExpert) {
+  // Token 0: experts 1 and 3 tie for first; token 1: every expert ties.
+  std::vector<float> logits = {0.5f, 2.0f, -1.0f, 2.0f, //
+                               1.0f, 1.0f, 1.0f, 1.0f};
+  Routing r = route(logits, 2, 4, 2, SoftmaxPlacement::Post);
+  EXPECT_EQ(r.indices, (std::vector<int32_t>{1, 3, 0, 1}));
+  for (float w : r.weights)
+    EXPECT_FLOAT_EQ(w, 0.5f);
+}
+
+TEST(TopKRouter, SwitchTop1ReturnsTheFullSoftmaxProbability) {
+  std::vector<float> logits = {std::log(1.0f), std::log(3.0f), std::log(4.0f),
+                               std::log(2.0f)};
+  Routing r = route(logits, 1, 4, 1, SoftmaxPlacement::Pre);
+  EXPECT_EQ(r.indices[0], 2);
+  EXPECT_NEAR(r.weights[0], 0.4f, 1e-6f);
+}
+
+TEST(TopKRouter, LargeLogitsDoNotOverflow) {
+  std::vector<float> logits = {1000.0f, 999.0f, -1000.0f};
+  Routing r = route(logits, 1, 3, 2, SoftmaxPlacement::Pre);
+  EXPECT_EQ(r.indices, (std::vector<int32_t>{0, 1}));
+  EXPECT_NEAR(r.weights[0], 1.0 / (1.0 + std::exp(-1.0)), 1e-6);
+  EXPECT_TRUE(std::isfinite(r.weights[1]));
+}

@@ -1,0 +1,124 @@
+// RUN: moe-opt %s | FileCheck %s
+// Round trip through the generic form too, so the custom syntax and the
+// attribute dictionary describe the same ops.
+// RUN: moe-opt %s --mlir-print-op-generic | moe-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @routing
+func.func @routing(%x: tensor<16x64xf32>, %wr: tensor<8x64xf32>, %seed: i64)
+    -> (tensor<16x2xf32>, tensor<16x2xi32>) {
+  // CHECK: %[[J:.*]] = moe.jitter %{{.*}}, %{{.*}} eps = 1.000000e-02 : tensor<16x64xf32>
+  %j = moe.jitter %x, %seed eps = 1.0e-2 : tensor<16x64xf32>
+  // CHECK: %[[L:.*]] = moe.router %[[J]], %{{.*}} : tensor<16x64xf32>, tensor<8x64xf32> -> tensor<16x8xf32>
+  %l = moe.router %j, %wr : tensor<16x64xf32>, tensor<8x64xf32> -> tensor<16x8xf32>
+  // CHECK: moe.topk %[[L]] k = 2 softmax = post : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
+  %w, %i = moe.topk %l k = 2 softmax = post : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
+  return %w, %i : tensor<16x2xf32>, tensor<16x2xi32>
+}
+
+// CHECK-LABEL: func.func @router_bf16_input
+func.func @router_bf16_input(%x: tensor<4x8xbf16>, %wr: tensor<2x8xf32>) -> tensor<4x2xf32> {
+  // CHECK: moe.router %{{.*}}, %{{.*}} : tensor<4x8xbf16>, tensor<2x8xf32> -> tensor<4x2xf32>
+  %l = moe.router %x, %wr : tensor<4x8xbf16>, tensor<2x8xf32> -> tensor<4x2xf32>
+  return %l : tensor<4x2xf32>
+}
+
+// CHECK-LABEL: func.func @switch
+func.func @switch(%l: tensor<16x8xf32>) -> (tensor<16x1xf32>, tensor<16x1xi32>) {
+  // CHECK: moe.topk %{{.*}} k = 1 softmax = pre : tensor<16x8xf32> -> tensor<16x1xf32>, tensor<16x1xi32>
+  %w, %i = moe.topk %l k = 1 softmax = pre : tensor<16x8xf32> -> tensor<16x1xf32>, tensor<16x1xi32>
+  return %w, %i : tensor<16x1xf32>, tensor<16x1xi32>
+}
+
+// CHECK-LABEL: func.func @sinkhorn
+func.func @sinkhorn(%l: tensor<16x8xf32>) -> (tensor<16x1xf32>, tensor<16x1xi32>, tensor<16x2xf32>, tensor<16x2xi32>) {
+  // CHECK: moe.sinkhorn %{{.*}} k = 1 : tensor<16x8xf32> -> tensor<16x1xf32>, tensor<16x1xi32>
+  %w, %i = moe.sinkhorn %l k = 1 : tensor<16x8xf32> -> tensor<16x1xf32>, tensor<16x1xi32>
+  // CHECK: moe.sinkhorn %{{.*}} k = 2 {tol = 1.000000e-03 : f64} : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
+  %w2, %i2 = moe.sinkhorn %l k = 2 {tol = 1.0e-3 : f64} : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
+  return %w, %i, %w2, %i2 : tensor<16x1xf32>, tensor<16x1xi32>, tensor<16x2xf32>, tensor<16x2xi32>
+}
+
+// CHECK-LABEL: func.func @expert_choice
+func.func @expert_choice(%l: tensor<16x4xf32>) -> (tensor<4x8xf32>, tensor<4x8xi32>) {
+  // CHECK: moe.expert_choice %{{.*}} capacity_factor = 2.000000e+00 : tensor<16x4xf32> -> tensor<4x8xf32>, tensor<4x8xi32>
+  %w, %t = moe.expert_choice %l capacity_factor = 2.0 : tensor<16x4xf32> -> tensor<4x8xf32>, tensor<4x8xi32>
+  return %w, %t : tensor<4x8xf32>, tensor<4x8xi32>
+}
+
+// CHECK-LABEL: func.func @losses
+func.func @losses(%l: tensor<16x8xf32>, %i: tensor<16x2xi32>) -> (tensor<f32>, tensor<f32>, tensor<f32>) {
+  // CHECK: moe.aux_loss %{{.*}}, %{{.*}} coeff = 1.000000e-02 : tensor<16x8xf32>, tensor<16x2xi32>
+  %aux = moe.aux_loss %l, %i coeff = 1.0e-2 : tensor<16x8xf32>, tensor<16x2xi32>
+  // CHECK: moe.aux_loss %{{.*}}, %{{.*}} coeff = 1.000000e-02 {seq_length = 8 : i64} : tensor<16x8xf32>, tensor<16x2xi32>
+  %seq = moe.aux_loss %l, %i coeff = 1.0e-2 {seq_length = 8} : tensor<16x8xf32>, tensor<16x2xi32>
+  // CHECK: moe.z_loss %{{.*}} coeff = 1.000000e-03 : tensor<16x8xf32>
+  %z = moe.z_loss %l coeff = 1.0e-3 : tensor<16x8xf32>
+  return %aux, %seq, %z : tensor<f32>, tensor<f32>, tensor<f32>
+}
+
+// CHECK-LABEL: func.func @dropless_dispatch
+func.func @dropless_dispatch(%x: tensor<16x64xf32>, %i: tensor<16x2xi32>, %w: tensor<16x2xf32>,
+                             %w1: tensor<8x128x64xf32>, %w2: tensor<8x64x128xf32>) -> tensor<16x64xf32> {
+  // CHECK: %[[ROWS:.*]], %[[MAP:.*]], %[[SIZES:.*]] = moe.permute %{{.*}}, %{{.*}} : tensor<16x64xf32>, tensor<16x2xi32> -> tensor<32x64xf32>, tensor<8xi32>
+  %rows, %map, %sizes = moe.permute %x, %i : tensor<16x64xf32>, tensor<16x2xi32> -> tensor<32x64xf32>, tensor<8xi32>
+  // CHECK: %[[H:.*]] = moe.grouped_matmul %[[ROWS]], %{{.*}}, %[[SIZES]] : tensor<32x64xf32>, tensor<8x128x64xf32>, tensor<8xi32> -> tensor<32x128xf32>
+  %h = moe.grouped_matmul %rows, %w1, %sizes : tensor<32x64xf32>, tensor<8x128x64xf32>, tensor<8xi32> -> tensor<32x128xf32>
+  // CHECK: %[[O:.*]] = moe.grouped_matmul %[[H]], %{{.*}}, %[[SIZES]] : tensor<32x128xf32>, tensor<8x64x128xf32>, tensor<8xi32> -> tensor<32x64xf32>
+  %o = moe.grouped_matmul %h, %w2, %sizes : tensor<32x128xf32>, tensor<8x64x128xf32>, tensor<8xi32> -> tensor<32x64xf32>
+  // CHECK: moe.unpermute %[[O]], %[[MAP]], %{{.*}} : tensor<32x64xf32>, tensor<16x2xi32>, tensor<16x2xf32> -> tensor<16x64xf32>
+  %y = moe.unpermute %o, %map, %w : tensor<32x64xf32>, tensor<16x2xi32>, tensor<16x2xf32> -> tensor<16x64xf32>
+  return %y : tensor<16x64xf32>
+}
+
+// CHECK-LABEL: func.func @capacity_dispatch
+func.func @capacity_dispatch(%x: tensor<16x64xf32>, %i: tensor<16x2xi32>, %w: tensor<16x2xf32>)
+    -> (tensor<40x64xf32>, tensor<32x64xf32>) {
+  // C = ceil(16 * 2 / 8 * 1.25) = 5.
+  // CHECK: moe.capacity %{{.*}}, %{{.*}} capacity_factor = 1.250000e+00 policy = probs {pad_to_capacity} : tensor<16x2xf32>, tensor<16x2xi32> -> tensor<16x2xi1>, tensor<8xi32>
+  %keep, %counts = moe.capacity %w, %i capacity_factor = 1.25 policy = probs {pad_to_capacity}
+      : tensor<16x2xf32>, tensor<16x2xi32> -> tensor<16x2xi1>, tensor<8xi32>
+  // CHECK: moe.permute %{{.*}}, %{{.*}}, %{{.*}} capacity = 5 : tensor<16x64xf32>, tensor<16x2xi32>, tensor<16x2xi1> -> tensor<40x64xf32>, tensor<8xi32>
+  %rows, %map, %sizes = moe.permute %x, %i, %keep capacity = 5
+      : tensor<16x64xf32>, tensor<16x2xi32>, tensor<16x2xi1> -> tensor<40x64xf32>, tensor<8xi32>
+  // CHECK: moe.capacity %{{.*}}, %{{.*}} capacity_factor = 1.000000e+00 policy = position : tensor<16x2xf32>, tensor<16x2xi32> -> tensor<16x2xi1>, tensor<8xi32>
+  %keep2, %counts2 = moe.capacity %w, %i capacity_factor = 1.0 policy = position
+      : tensor<16x2xf32>, tensor<16x2xi32> -> tensor<16x2xi1>, tensor<8xi32>
+  // CHECK: moe.permute %{{.*}}, %{{.*}}, %{{.*}} : tensor<16x64xf32>, tensor<16x2xi32>, tensor<16x2xi1> -> tensor<32x64xf32>, tensor<8xi32>
+  %rows2, %map2, %sizes2 = moe.permute %x, %i, %keep2
+      : tensor<16x64xf32>, tensor<16x2xi32>, tensor<16x2xi1> -> tensor<32x64xf32>, tensor<8xi32>
+  return %rows, %rows2 : tensor<40x64xf32>, tensor<32x64xf32>
+}
+
+// CHECK-LABEL: func.func @fused_dispatch
+func.func @fused_dispatch(%x: tensor<16x64xf32>, %i: tensor<16x2xi32>, %w: tensor<16x2xf32>,
+                          %keep: tensor<16x2xi1>, %w1: tensor<8x128x64xf32>,
+                          %w2: tensor<8x64x128xf32>) -> (tensor<16x64xf32>, tensor<40x128xf32>) {
+  // CHECK: %[[H:.*]], %[[MAP:.*]], %[[SIZES:.*]] = moe.gather_grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} : tensor<16x64xf32>, tensor<16x2xi32>, tensor<8x128x64xf32> -> tensor<32x128xf32>, tensor<8xi32>
+  %h, %map, %sizes = moe.gather_grouped_matmul %x, %i, %w1
+      : tensor<16x64xf32>, tensor<16x2xi32>, tensor<8x128x64xf32> -> tensor<32x128xf32>, tensor<8xi32>
+  // CHECK: moe.grouped_matmul_scatter %[[H]], %{{.*}}, %[[SIZES]], %[[MAP]], %{{.*}} : tensor<32x128xf32>, tensor<8x64x128xf32>, tensor<8xi32>, tensor<16x2xi32>, tensor<16x2xf32> -> tensor<16x64xf32>
+  %y = moe.grouped_matmul_scatter %h, %w2, %sizes, %map, %w
+      : tensor<32x128xf32>, tensor<8x64x128xf32>, tensor<8xi32>, tensor<16x2xi32>, tensor<16x2xf32> -> tensor<16x64xf32>
+  // CHECK: moe.gather_grouped_matmul %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} capacity = 5 : tensor<16x64xf32>, tensor<16x2xi32>, tensor<8x128x64xf32>, tensor<16x2xi1> -> tensor<40x128xf32>, tensor<8xi32>
+  %hp, %mapp, %sizesp = moe.gather_grouped_matmul %x, %i, %w1, %keep capacity = 5
+      : tensor<16x64xf32>, tensor<16x2xi32>, tensor<8x128x64xf32>, tensor<16x2xi1> -> tensor<40x128xf32>, tensor<8xi32>
+  return %y, %hp : tensor<16x64xf32>, tensor<40x128xf32>
+}
+
+// CHECK-LABEL: func.func @collectives
+func.func @collectives(%rows: tensor<32x64xbf16>, %send: tensor<4xi32>, %recv: tensor<4xi32>,
+                       %g: tensor<8x64x128xf32>, %c: tensor<8xi32>)
+    -> (tensor<128x64xbf16>, tensor<32x64x128xf32>, tensor<2x64x128xf32>, tensor<8x64x128xf32>, tensor<8xi32>) {
+  // CHECK: moe.all_to_all_v %{{.*}}, %{{.*}}, %{{.*}} group = ep size = 4 : tensor<32x64xbf16>, tensor<4xi32>, tensor<4xi32> -> tensor<128x64xbf16>
+  %a = moe.all_to_all_v %rows, %send, %recv group = ep size = 4
+      : tensor<32x64xbf16>, tensor<4xi32>, tensor<4xi32> -> tensor<128x64xbf16>
+  // CHECK: moe.all_gather %{{.*}} group = edp size = 4 : tensor<8x64x128xf32> -> tensor<32x64x128xf32>
+  %b = moe.all_gather %g group = edp size = 4 : tensor<8x64x128xf32> -> tensor<32x64x128xf32>
+  // CHECK: moe.reduce_scatter %{{.*}} group = dp size = 4 : tensor<8x64x128xf32> -> tensor<2x64x128xf32>
+  %s = moe.reduce_scatter %g group = dp size = 4 : tensor<8x64x128xf32> -> tensor<2x64x128xf32>
+  // CHECK: moe.all_reduce %{{.*}} group = world size = 8 reduction = mean : tensor<8x64x128xf32>
+  %r = moe.all_reduce %g group = world size = 8 reduction = mean : tensor<8x64x128xf32>
+  // CHECK: moe.all_reduce %{{.*}} group = ep size = 2 reduction = sum : tensor<8xi32>
+  %n = moe.all_reduce %c group = ep size = 2 reduction = sum : tensor<8xi32>
+  return %a, %b, %s, %r, %n : tensor<128x64xbf16>, tensor<32x64x128xf32>, tensor<2x64x128xf32>, tensor<8x64x128xf32>, tensor<8xi32>
+}

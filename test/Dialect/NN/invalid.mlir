@@ -1,0 +1,279 @@
+// RUN: moe-opt %s -split-input-file -verify-diagnostics
+
+func.func @embedding_ids_rank(%ids: tensor<8x2xi32>, %t: tensor<256x64xf32>) {
+  // expected-error @+1 {{'nn.embedding' op expects ids of rank 1, got rank 2}}
+  %h = nn.embedding %ids, %t : tensor<8x2xi32>, tensor<256x64xf32> -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_table_rank(%ids: tensor<16xi32>, %t: tensor<256xf32>) {
+  // expected-error @+1 {{'nn.embedding' op expects table of rank 2, got rank 1}}
+  %h = nn.embedding %ids, %t : tensor<16xi32>, tensor<256xf32> -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_output(%ids: tensor<16xi32>, %t: tensor<256x64xf32>) {
+  // expected-error @+1 {{'nn.embedding' op expects output of shape [16, 64], got [16, 32]}}
+  %h = nn.embedding %ids, %t : tensor<16xi32>, tensor<256x64xf32> -> tensor<16x32xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_float_ids(%ids: tensor<16xf32>, %t: tensor<256x64xf32>) {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit signless integer values}}
+  %h = nn.embedding %ids, %t : tensor<16xf32>, tensor<256x64xf32> -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_input_rank(%x: tensor<64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error @+1 {{'nn.linear' op expects input of rank 2, got rank 1}}
+  %y = nn.linear %x, %w : tensor<64xf32>, tensor<32x64xf32> -> tensor<1x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_weight_rank(%x: tensor<16x64xf32>, %w: tensor<2x32x64xf32>) {
+  // expected-error @+1 {{'nn.linear' op expects weight of rank 2, got rank 3}}
+  %y = nn.linear %x, %w : tensor<16x64xf32>, tensor<2x32x64xf32> -> tensor<16x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_in_features(%x: tensor<16x64xf32>, %w: tensor<64x32xf32>) {
+  // expected-error @+1 {{'nn.linear' op weight in-features (32) does not match input width (64)}}
+  %y = nn.linear %x, %w : tensor<16x64xf32>, tensor<64x32xf32> -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<16x64xf32>, %w: tensor<32x64xf32>, %b: tensor<64xf32>) {
+  // expected-error @+1 {{'nn.linear' op expects bias of shape [32], got [64]}}
+  %y = nn.linear %x, %w, %b : tensor<16x64xf32>, tensor<32x64xf32>, tensor<64xf32> -> tensor<16x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_output(%x: tensor<16x64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error @+1 {{'nn.linear' op expects output of shape [16, 32], got [16, 64]}}
+  %y = nn.linear %x, %w : tensor<16x64xf32>, tensor<32x64xf32> -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @rmsnorm_rank(%x: tensor<2x8x64xf32>, %g: tensor<64xf32>) {
+  // expected-error @+1 {{'nn.rmsnorm' op expects input of rank 2, got rank 3}}
+  %y = nn.rmsnorm %x, %g eps = 1.0e-5 : tensor<2x8x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @rmsnorm_weight(%x: tensor<16x64xf32>, %g: tensor<32xf32>) {
+  // expected-error @+1 {{'nn.rmsnorm' op expects weight of shape [64], got [32]}}
+  %y = nn.rmsnorm %x, %g eps = 1.0e-5 : tensor<16x64xf32>, tensor<32xf32>
+  return
+}
+
+// -----
+
+func.func @rmsnorm_eps(%x: tensor<16x64xf32>, %g: tensor<64xf32>) {
+  // expected-error @+1 {{'nn.rmsnorm' op eps must be positive, got 0}}
+  %y = nn.rmsnorm %x, %g eps = 0.0 : tensor<16x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @layernorm_eps(%x: tensor<16x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>) {
+  // expected-error @+1 {{'nn.layernorm' op eps must be positive, got -1e-05}}
+  %y = nn.layernorm %x, %g, %b eps = -1.0e-5 : tensor<16x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @rope_rank(%x: tensor<64xf32>) {
+  // expected-error @+1 {{'nn.rope' op expects input of rank 2, got rank 1}}
+  %y = nn.rope %x head_dim = 16 seq_length = 8 theta = 1.0e4 : tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @rope_head_dim_zero(%x: tensor<16x64xf32>) {
+  // expected-error @+1 {{'nn.rope' op head_dim must be at least 2, got 0}}
+  %y = nn.rope %x head_dim = 0 seq_length = 8 theta = 1.0e4 : tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @rope_head_dim_odd(%x: tensor<16x60xf32>) {
+  // expected-error @+1 {{'nn.rope' op head_dim must be even, got 15}}
+  %y = nn.rope %x head_dim = 15 seq_length = 8 theta = 1.0e4 : tensor<16x60xf32>
+  return
+}
+
+// -----
+
+func.func @rope_head_dim_divides(%x: tensor<16x40xf32>) {
+  // expected-error @+1 {{'nn.rope' op head_dim (16) does not divide the input width (40)}}
+  %y = nn.rope %x head_dim = 16 seq_length = 8 theta = 1.0e4 : tensor<16x40xf32>
+  return
+}
+
+// -----
+
+func.func @rope_seq_length(%x: tensor<16x64xf32>) {
+  // expected-error @+1 {{'nn.rope' op seq_length (6) does not divide the token count (16)}}
+  %y = nn.rope %x head_dim = 16 seq_length = 6 theta = 1.0e4 : tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @rope_theta(%x: tensor<16x64xf32>) {
+  // expected-error @+1 {{'nn.rope' op theta must be positive, got 0}}
+  %y = nn.rope %x head_dim = 16 seq_length = 8 theta = 0.0 : tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_query_rank(%q: tensor<1024xf32>, %k: tensor<16x32xf32>) {
+  // expected-error @+1 {{'nn.attention' op expects query of rank 2, got rank 1}}
+  %o = nn.attention %q, %k, %k num_heads = 4 num_kv_heads = 2 seq_length = 8 : tensor<1024xf32>, tensor<16x32xf32>
+  return
+}
+
+// -----
+
+func.func @attention_key_rank(%q: tensor<16x64xf32>, %k: tensor<512xf32>) {
+  // expected-error @+1 {{'nn.attention' op expects key of rank 2, got rank 1}}
+  %o = nn.attention %q, %k, %k num_heads = 4 num_kv_heads = 2 seq_length = 8 : tensor<16x64xf32>, tensor<512xf32>
+  return
+}
+
+// -----
+
+func.func @attention_heads_divide(%q: tensor<16x100xf32>, %k: tensor<16x32xf32>) {
+  // expected-error @+1 {{'nn.attention' op num_heads (8) does not divide the query width (100)}}
+  %o = nn.attention %q, %k, %k num_heads = 8 num_kv_heads = 2 seq_length = 8 : tensor<16x100xf32>, tensor<16x32xf32>
+  return
+}
+
+// -----
+
+func.func @attention_no_heads(%q: tensor<16x64xf32>, %k: tensor<16x32xf32>) {
+  // expected-error @+1 {{'nn.attention' op num_heads must be at least 1, got 0}}
+  %o = nn.attention %q, %k, %k num_heads = 0 num_kv_heads = 2 seq_length = 8 : tensor<16x64xf32>, tensor<16x32xf32>
+  return
+}
+
+// -----
+
+func.func @attention_no_kv_heads(%q: tensor<16x64xf32>, %k: tensor<16x32xf32>) {
+  // expected-error @+1 {{'nn.attention' op num_kv_heads must be at least 1, got 0}}
+  %o = nn.attention %q, %k, %k num_heads = 4 num_kv_heads = 0 seq_length = 8 : tensor<16x64xf32>, tensor<16x32xf32>
+  return
+}
+
+// -----
+
+func.func @attention_gqa_groups(%q: tensor<16x64xf32>, %k: tensor<16x48xf32>) {
+  // expected-error @+1 {{'nn.attention' op num_kv_heads (3) does not divide num_heads (4)}}
+  %o = nn.attention %q, %k, %k num_heads = 4 num_kv_heads = 3 seq_length = 8 : tensor<16x64xf32>, tensor<16x48xf32>
+  return
+}
+
+// -----
+
+func.func @attention_key_shape(%q: tensor<16x64xf32>, %k: tensor<16x64xf32>) {
+  // expected-error @+1 {{'nn.attention' op expects key of shape [16, 32], got [16, 64]}}
+  %o = nn.attention %q, %k, %k num_heads = 4 num_kv_heads = 2 seq_length = 8 : tensor<16x64xf32>, tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_seq_length(%q: tensor<16x64xf32>, %k: tensor<16x32xf32>) {
+  // expected-error @+1 {{'nn.attention' op seq_length (32) does not divide the token count (16)}}
+  %o = nn.attention %q, %k, %k num_heads = 4 num_kv_heads = 2 seq_length = 32 : tensor<16x64xf32>, tensor<16x32xf32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_rank(%l: tensor<4096xf32>, %y: tensor<16xi32>) {
+  // expected-error @+1 {{'nn.cross_entropy' op expects logits of rank 2, got rank 1}}
+  %loss = nn.cross_entropy %l, %y : tensor<4096xf32>, tensor<16xi32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_labels(%l: tensor<16x256xf32>, %y: tensor<8xi32>) {
+  // expected-error @+1 {{'nn.cross_entropy' op expects labels of shape [16], got [8]}}
+  %loss = nn.cross_entropy %l, %y : tensor<16x256xf32>, tensor<8xi32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_mask(%l: tensor<16x256xf32>, %y: tensor<16xi32>, %m: tensor<8xf32>) {
+  // expected-error @+1 {{'nn.cross_entropy' op expects loss_mask of shape [16], got [8]}}
+  %loss = nn.cross_entropy %l, %y, %m : tensor<16x256xf32>, tensor<16xi32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @adamw_beta1(%p: tensor<8xf32>, %lr: tensor<f32>, %n: tensor<i64>) {
+  // expected-error @+1 {{'nn.adamw' op beta1 must be in [0, 1), got 1}}
+  %a, %b, %c = nn.adamw %p, %p, %p, %p, %lr, %n beta1 = 1.0 beta2 = 0.95 eps = 1.0e-8 weight_decay = 0.0 : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @adamw_beta2(%p: tensor<8xf32>, %lr: tensor<f32>, %n: tensor<i64>) {
+  // expected-error @+1 {{'nn.adamw' op beta2 must be in [0, 1), got -0.5}}
+  %a, %b, %c = nn.adamw %p, %p, %p, %p, %lr, %n beta1 = 0.9 beta2 = -0.5 eps = 1.0e-8 weight_decay = 0.0 : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @adamw_eps(%p: tensor<8xf32>, %lr: tensor<f32>, %n: tensor<i64>) {
+  // expected-error @+1 {{'nn.adamw' op eps must be positive, got 0}}
+  %a, %b, %c = nn.adamw %p, %p, %p, %p, %lr, %n beta1 = 0.9 beta2 = 0.95 eps = 0.0 weight_decay = 0.0 : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @adamw_weight_decay(%p: tensor<8xf32>, %lr: tensor<f32>, %n: tensor<i64>) {
+  // expected-error @+1 {{'nn.adamw' op weight_decay must be non-negative, got -0.1}}
+  %a, %b, %c = nn.adamw %p, %p, %p, %p, %lr, %n beta1 = 0.9 beta2 = 0.95 eps = 1.0e-8 weight_decay = -0.1 : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @adamw_bf16_master(%p: tensor<8xbf16>, %lr: tensor<f32>, %n: tensor<i64>) {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float values}}
+  %a, %b, %c = nn.adamw %p, %p, %p, %p, %lr, %n beta1 = 0.9 beta2 = 0.95 eps = 1.0e-8 weight_decay = 0.0 : tensor<8xbf16>
+  return
+}
