@@ -105,27 +105,34 @@ def Moe_SinkhornOp : Moe_Op<"sinkhorn", [Pure]> {
 def Moe_ExpertChoiceOp : Moe_Op<"expert_choice", [Pure]> {
   let summary = "expert-choice routing: each expert picks its tokens";
   let description = [{
-    `p = softmax(logits)` over experts; expert `e` takes the `C` tokens with the
-    largest `p[:, e]` (lower token index on ties): `tokens[e, c]` is the token,
-    `weights[e, c] = p[tokens[e, c], e]` its combine weight.
-    `C = round(T * capacity_factor / E)`, clamped to `[1, T]`; the results are
-    `[E, C]`. There is no aux loss. A token may be chosen by zero or several
-    experts, and the choice looks at every token of the batch, so in a decoder
-    the routing is not causal.
+    `p = softmax(logits)` over experts in fp32; expert `e` takes the `C` tokens
+    with the largest `p[:, e]` (lower token index on ties), with
+    `C = round(T * capacity_factor / E)` clamped to `[1, T]`. There is no aux
+    loss. A token may be chosen by zero or several experts, and the choice
+    looks at every token of the batch, so in a decoder the routing is not
+    causal.
+
+    The results use the `[T, E]` token-choice layout of `moe.capacity`, so the
+    usual dispatch applies: `indices[t, e] = e`, `keep[t, e]` tells whether
+    expert `e` chose token `t`, and `weights[t, e]` is `p[t, e]` when it did and
+    0 otherwise. `moe.permute` with `capacity = C` and this mask gives every
+    expert exactly `C` rows. `capacity_factor > 0`.
 
     ```mlir
-    %w, %tok = moe.expert_choice %logits capacity_factor = 2.000000e+00
-        : tensor<16x4xf32> -> tensor<4x8xf32>, tensor<4x8xi32>
+    %w, %idx, %keep = moe.expert_choice %logits capacity_factor = 2.000000e+00
+        : tensor<16x4xf32> -> tensor<16x4xf32>, tensor<16x4xi32>, tensor<16x4xi1>
     ```
   }];
   let arguments = (ins Moe_F32Tensor:$logits, F64Attr:$capacity_factor);
-  let results = (outs Moe_F32Tensor:$weights, Moe_I32Tensor:$tokens);
+  let results = (outs Moe_F32Tensor:$weights, Moe_I32Tensor:$indices,
+                      Moe_MaskTensor:$keep);
   let assemblyFormat = [{
     $logits `capacity_factor` `=` $capacity_factor attr-dict `:` type($logits)
-    `->` type($weights) `,` type($tokens)
+    `->` type($weights) `,` type($indices) `,` type($keep)
   }];
   let extraClassDeclaration = [{
-    /// Tokens per expert for `numTokens` tokens over `numExperts` experts.
+    /// Tokens per expert: round(numTokens * capacityFactor / numExperts),
+    /// clamped to [1, numTokens].
     static int64_t computeCapacity(int64_t numTokens, int64_t numExperts,
                                    double capacityFactor);
   }];

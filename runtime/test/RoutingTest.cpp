@@ -20,8 +20,8 @@ struct Routing {
   std::vector<int32_t> indices;
 };
 
-Routing route(const std::vector<float> &logits, int64_t tokens,
-              int64_t experts, int64_t k, SoftmaxPlacement softmax) {
+Routing route(const std::vector<float> &logits, int64_t tokens, int64_t experts,
+              int64_t k, SoftmaxPlacement softmax) {
   Routing r{std::vector<float>(tokens * k), std::vector<int32_t>(tokens * k)};
   topkRoute(logits.data(), tokens, experts, k, softmax, r.weights.data(),
             r.indices.data());
@@ -37,7 +37,8 @@ Routing naiveRoute(const std::vector<float> &logits, int64_t tokens,
     std::vector<double> probs(experts);
     double total = 0.0;
     for (int64_t e = 0; e < experts; ++e)
-      total += probs[e] = std::exp(static_cast<double>(logits[t * experts + e]));
+      total += probs[e] =
+          std::exp(static_cast<double>(logits[t * experts + e]));
     for (double &p : probs)
       p /= total;
     std::vector<int32_t> order(experts);
@@ -50,8 +51,8 @@ Routing naiveRoute(const std::vector<float> &logits, int64_t tokens,
     for (int64_t j = 0; j < k; ++j) {
       r.indices.push_back(order[j]);
       double p = probs[order[j]];
-      r.weights.push_back(static_cast<float>(
-          softmax == SoftmaxPlacement::Post ? p / kept : p));
+      r.weights.push_back(
+          static_cast<float>(softmax == SoftmaxPlacement::Post ? p / kept : p));
     }
   }
   return r;
@@ -71,7 +72,8 @@ std::vector<float> randomLogits(int64_t count, unsigned seed) {
 TEST(TopKRouter, MatchesNaiveReferenceForEveryKAndPlacement) {
   const int64_t tokens = 64, experts = 8;
   std::vector<float> logits = randomLogits(tokens * experts, 7);
-  for (SoftmaxPlacement softmax : {SoftmaxPlacement::Pre, SoftmaxPlacement::Post}) {
+  for (SoftmaxPlacement softmax :
+       {SoftmaxPlacement::Pre, SoftmaxPlacement::Post}) {
     for (int64_t k = 1; k <= experts; ++k) {
       Routing got = route(logits, tokens, experts, k, softmax);
       Routing want = naiveRoute(logits, tokens, experts, k, softmax);
@@ -98,7 +100,7 @@ TEST(TopKRouter, PostSoftmaxWeightsSumToOne) {
 TEST(TopKRouter, EqualLogitsGoToTheLowerExpert) {
   // Token 0: experts 1 and 3 tie for first; token 1: every expert ties.
   std::vector<float> logits = {0.5f, 2.0f, -1.0f, 2.0f, //
-                               1.0f, 1.0f, 1.0f, 1.0f};
+                               1.0f, 1.0f, 1.0f,  1.0f};
   Routing r = route(logits, 2, 4, 2, SoftmaxPlacement::Post);
   EXPECT_EQ(r.indices, (std::vector<int32_t>{1, 3, 0, 1}));
   for (float w : r.weights)

@@ -55,14 +55,14 @@ static LogicalResult verifyDispatch(Operation *op, Value input, Value indices,
     return failure();
   int64_t tokens = shapeOf(indices)[0], k = shapeOf(indices)[1];
   int64_t experts = shapeOf(groupSizes)[0];
-  if (failed(checkEqual(op, "indices token count", tokens,
-                        "input token count", shapeOf(input)[0])))
+  if (failed(checkEqual(op, "indices token count", tokens, "input token count",
+                        shapeOf(input)[0])))
     return failure();
   if (mask && failed(checkShape(op, "mask", mask.getType(), {tokens, k})))
     return failure();
   if (!capacity)
-    return checkEqual(op, "row count", numRows,
-                      "the dropless bound T * k", tokens * k);
+    return checkEqual(op, "row count", numRows, "the dropless bound T * k",
+                      tokens * k);
   if (failed(checkAtLeast(op, "capacity", *capacity, 1)))
     return failure();
   if (!mask)
@@ -98,7 +98,8 @@ static LogicalResult verifyCombine(Operation *op, Value rowMap, Value weights,
     return failure();
   if (failed(checkShape(op, "weights", weights.getType(), shapeOf(rowMap))))
     return failure();
-  return checkShape(op, "output", output.getType(), {shapeOf(rowMap)[0], width});
+  return checkShape(op, "output", output.getType(),
+                    {shapeOf(rowMap)[0], width});
 }
 
 /// A zero-coefficient loss is the constant 0.
@@ -149,24 +150,21 @@ LogicalResult SinkhornOp::verify() {
 
 int64_t ExpertChoiceOp::computeCapacity(int64_t numTokens, int64_t numExperts,
                                         double capacityFactor) {
-  auto capacity = static_cast<int64_t>(std::round(
-      static_cast<double>(numTokens) * capacityFactor / numExperts));
+  auto capacity = static_cast<int64_t>(
+      std::round(static_cast<double>(numTokens) * capacityFactor / numExperts));
   return std::clamp<int64_t>(capacity, 1, numTokens);
 }
 
 LogicalResult ExpertChoiceOp::verify() {
   if (failed(checkRank(*this, "logits", getLogits().getType(), 2)))
     return failure();
-  double factor = getCapacityFactor().convertToDouble();
-  if (failed(checkPositive(*this, "capacity_factor", factor)))
+  ArrayRef<int64_t> logits = shapeOf(getLogits());
+  if (failed(checkShape(*this, "weights", getWeights().getType(), logits)) ||
+      failed(checkShape(*this, "indices", getIndices().getType(), logits)) ||
+      failed(checkShape(*this, "keep", getKeep().getType(), logits)))
     return failure();
-  int64_t tokens = shapeOf(getLogits())[0], experts = shapeOf(getLogits())[1];
-  int64_t capacity = computeCapacity(tokens, experts, factor);
-  if (failed(checkShape(*this, "weights", getWeights().getType(),
-                        {experts, capacity})))
-    return failure();
-  return checkShape(*this, "tokens", getTokens().getType(),
-                    {experts, capacity});
+  return checkPositive(*this, "capacity_factor",
+                       getCapacityFactor().convertToDouble());
 }
 
 //===----------------------------------------------------------------------===//
@@ -210,7 +208,8 @@ OpFoldResult ZLossOp::fold(FoldAdaptor) {
 
 int64_t CapacityOp::computeCapacity(int64_t numTokens, int64_t topK,
                                     int64_t numExperts, double capacityFactor) {
-  double perExpert = static_cast<double>(numTokens) * static_cast<double>(topK) /
+  double perExpert = static_cast<double>(numTokens) *
+                     static_cast<double>(topK) /
                      static_cast<double>(numExperts);
   return static_cast<int64_t>(std::ceil(perExpert * capacityFactor));
 }
@@ -223,8 +222,8 @@ LogicalResult CapacityOp::verify() {
                         shapeOf(getWeights()))) ||
       failed(checkRank(*this, "counts", getCounts().getType(), 1)))
     return failure();
-  if (failed(verifyTopK(*this, shapeOf(getWeights())[1],
-                        shapeOf(getCounts())[0])))
+  if (failed(
+          verifyTopK(*this, shapeOf(getWeights())[1], shapeOf(getCounts())[0])))
     return failure();
   return checkPositive(*this, "capacity_factor",
                        getCapacityFactor().convertToDouble());
@@ -302,10 +301,10 @@ static LogicalResult verifySameTrailingShape(Operation *op, Value input,
   auto inputType = cast<RankedTensorType>(input.getType());
   auto outputType = cast<RankedTensorType>(output.getType());
   if (inputType.getElementType() != outputType.getElementType())
-    return op->emitOpError() << "output element type "
-                             << outputType.getElementType()
-                             << " does not match input element type "
-                             << inputType.getElementType();
+    return op->emitOpError()
+           << "output element type " << outputType.getElementType()
+           << " does not match input element type "
+           << inputType.getElementType();
   if (failed(checkRank(op, "output", outputType, inputType.getRank())))
     return failure();
   for (unsigned dim = firstDim; dim < inputType.getRank(); ++dim) {
@@ -319,7 +318,8 @@ static LogicalResult verifySameTrailingShape(Operation *op, Value input,
 }
 
 /// Checks the group size and that the tensor has a dimension 0 to split.
-static LogicalResult verifyCollective(Operation *op, int64_t size, Value input) {
+static LogicalResult verifyCollective(Operation *op, int64_t size,
+                                      Value input) {
   if (failed(checkAtLeast(op, "group size", size, 1)))
     return failure();
   if (cast<ShapedType>(input.getType()).getRank() >= 1)
@@ -337,10 +337,9 @@ static OpFoldResult foldSingleRank(int64_t size, Value input, Type resultType) {
 LogicalResult AllToAllVOp::verify() {
   int64_t size = getSize();
   if (failed(verifyCollective(*this, size, getInput())) ||
-      failed(checkShape(*this, "send_sizes", getSendSizes().getType(),
-                        {size})) ||
-      failed(checkShape(*this, "recv_sizes", getRecvSizes().getType(),
-                        {size})))
+      failed(
+          checkShape(*this, "send_sizes", getSendSizes().getType(), {size})) ||
+      failed(checkShape(*this, "recv_sizes", getRecvSizes().getType(), {size})))
     return failure();
   return verifySameTrailingShape(*this, getInput(), getOutput(), 1);
 }
@@ -369,8 +368,8 @@ LogicalResult ReduceScatterOp::verify() {
       failed(verifySameTrailingShape(*this, getInput(), getOutput(), 1)))
     return failure();
   int64_t rows = shapeOf(getInput())[0];
-  if (failed(checkDivides(*this, "group size", size, "input dimension 0",
-                          rows)))
+  if (failed(
+          checkDivides(*this, "group size", size, "input dimension 0", rows)))
     return failure();
   return checkEqual(*this, "output dimension 0", shapeOf(getOutput())[0],
                     "input dimension 0 over the group size", rows / size);

@@ -58,13 +58,11 @@ static LogicalResult verifyNorm(Operation *op, Value input, Value weight,
 }
 
 LogicalResult RMSNormOp::verify() {
-  return verifyNorm(*this, getInput(), getWeight(),
-                    getEps().convertToDouble());
+  return verifyNorm(*this, getInput(), getWeight(), getEps().convertToDouble());
 }
 
 LogicalResult LayerNormOp::verify() {
-  return verifyNorm(*this, getInput(), getWeight(),
-                    getEps().convertToDouble());
+  return verifyNorm(*this, getInput(), getWeight(), getEps().convertToDouble());
 }
 
 LogicalResult RoPEOp::verify() {

@@ -154,7 +154,7 @@ func.func @sinkhorn_k_exceeds_experts(%l: tensor<16x4xf32>) {
 
 func.func @expert_choice_rank(%l: tensor<64xf32>) {
   // expected-error @+1 {{'moe.expert_choice' op expects logits of rank 2, got rank 1}}
-  %w, %t = moe.expert_choice %l capacity_factor = 2.0 : tensor<64xf32> -> tensor<4x8xf32>, tensor<4x8xi32>
+  %w, %i, %k = moe.expert_choice %l capacity_factor = 2.0 : tensor<64xf32> -> tensor<16x4xf32>, tensor<16x4xi32>, tensor<16x4xi1>
   return
 }
 
@@ -162,25 +162,31 @@ func.func @expert_choice_rank(%l: tensor<64xf32>) {
 
 func.func @expert_choice_factor(%l: tensor<16x4xf32>) {
   // expected-error @+1 {{'moe.expert_choice' op capacity_factor must be positive, got 0}}
-  %w, %t = moe.expert_choice %l capacity_factor = 0.0 : tensor<16x4xf32> -> tensor<4x8xf32>, tensor<4x8xi32>
+  %w, %i, %k = moe.expert_choice %l capacity_factor = 0.0 : tensor<16x4xf32> -> tensor<16x4xf32>, tensor<16x4xi32>, tensor<16x4xi1>
   return
 }
 
 // -----
 
 func.func @expert_choice_weights(%l: tensor<16x4xf32>) {
-  // C = round(16 * 2 / 4) = 8.
-  // expected-error @+1 {{'moe.expert_choice' op expects weights of shape [4, 8], got [4, 6]}}
-  %w, %t = moe.expert_choice %l capacity_factor = 2.0 : tensor<16x4xf32> -> tensor<4x6xf32>, tensor<4x8xi32>
+  // expected-error @+1 {{'moe.expert_choice' op expects weights of shape [16, 4], got [4, 8]}}
+  %w, %i, %k = moe.expert_choice %l capacity_factor = 2.0 : tensor<16x4xf32> -> tensor<4x8xf32>, tensor<16x4xi32>, tensor<16x4xi1>
   return
 }
 
 // -----
 
-func.func @expert_choice_tokens(%l: tensor<16x4xf32>) {
-  // C = round(16 * 100 / 4) clamps to T = 16.
-  // expected-error @+1 {{'moe.expert_choice' op expects tokens of shape [4, 16], got [4, 400]}}
-  %w, %t = moe.expert_choice %l capacity_factor = 100.0 : tensor<16x4xf32> -> tensor<4x16xf32>, tensor<4x400xi32>
+func.func @expert_choice_indices(%l: tensor<16x4xf32>) {
+  // expected-error @+1 {{'moe.expert_choice' op expects indices of shape [16, 4], got [16, 2]}}
+  %w, %i, %k = moe.expert_choice %l capacity_factor = 2.0 : tensor<16x4xf32> -> tensor<16x4xf32>, tensor<16x2xi32>, tensor<16x4xi1>
+  return
+}
+
+// -----
+
+func.func @expert_choice_keep(%l: tensor<16x4xf32>) {
+  // expected-error @+1 {{'moe.expert_choice' op expects keep of shape [16, 4], got [4, 16]}}
+  %w, %i, %k = moe.expert_choice %l capacity_factor = 2.0 : tensor<16x4xf32> -> tensor<16x4xf32>, tensor<16x4xi32>, tensor<4x16xi1>
   return
 }
 

@@ -39,10 +39,15 @@ func.func @sinkhorn(%l: tensor<16x8xf32>) -> (tensor<16x1xf32>, tensor<16x1xi32>
 }
 
 // CHECK-LABEL: func.func @expert_choice
-func.func @expert_choice(%l: tensor<16x4xf32>) -> (tensor<4x8xf32>, tensor<4x8xi32>) {
-  // CHECK: moe.expert_choice %{{.*}} capacity_factor = 2.000000e+00 : tensor<16x4xf32> -> tensor<4x8xf32>, tensor<4x8xi32>
-  %w, %t = moe.expert_choice %l capacity_factor = 2.0 : tensor<16x4xf32> -> tensor<4x8xf32>, tensor<4x8xi32>
-  return %w, %t : tensor<4x8xf32>, tensor<4x8xi32>
+func.func @expert_choice(%x: tensor<16x64xf32>, %l: tensor<16x4xf32>) -> (tensor<32x64xf32>, tensor<16x4xf32>) {
+  // CHECK: %[[W:.*]], %[[IDX:.*]], %[[KEEP:.*]] = moe.expert_choice %{{.*}} capacity_factor = 2.000000e+00 : tensor<16x4xf32> -> tensor<16x4xf32>, tensor<16x4xi32>, tensor<16x4xi1>
+  %w, %idx, %keep = moe.expert_choice %l capacity_factor = 2.0
+      : tensor<16x4xf32> -> tensor<16x4xf32>, tensor<16x4xi32>, tensor<16x4xi1>
+  // Every expert takes C = 16 * 2 / 4 = 8 tokens: a padded layout of 4 * 8 rows.
+  // CHECK: moe.permute %{{.*}}, %[[IDX]], %[[KEEP]] capacity = 8 : tensor<16x64xf32>, tensor<16x4xi32>, tensor<16x4xi1> -> tensor<32x64xf32>, tensor<4xi32>
+  %rows, %map, %sizes = moe.permute %x, %idx, %keep capacity = 8
+      : tensor<16x64xf32>, tensor<16x4xi32>, tensor<16x4xi1> -> tensor<32x64xf32>, tensor<4xi32>
+  return %rows, %w : tensor<32x64xf32>, tensor<16x4xf32>
 }
 
 // CHECK-LABEL: func.func @losses

@@ -39,7 +39,8 @@ LogicalResult checkPositive(Operation *op, StringRef name, double value);
 /// "<name> must be non-negative, got <value>".
 LogicalResult checkNonNegative(Operation *op, StringRef name, double value);
 
-/// "<name> must be in [<lo>, <hi>), got <value>" (or "(lo, hi)" when `openLow`).
+/// "<name> must be in [<lo>, <hi>), got <value>" (or "(lo, hi)" when
+/// `openLow`).
 LogicalResult checkInRange(Operation *op, StringRef name, double value,
                            double lo, double hi, bool openLow);
 

@@ -8,7 +8,7 @@
 namespace moert::cpu {
 
 /// Where the softmax sits relative to the top-k selection (moe.topk).
-enum class SoftmaxPlacement { Pre, Post };
+enum class SoftmaxPlacement : uint8_t { Pre, Post };
 
 /// Top-k routing of `numTokens` tokens over `numExperts` experts, the kernel of
 /// moe.topk. `logits` is [T, E] row-major fp32; `weights` and `indices` are

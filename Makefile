@@ -1,0 +1,41 @@
+# Thin wrapper over CMake: `make demo` and `make test` are all a new user needs.
+BUILD ?= build
+JOBS ?= 2
+PYTHON ?= /usr/bin/python3
+LIT ?= /usr/lib/llvm-19/build/utils/lit/lit.py
+
+.PHONY: all deps configure build demo test format tidy clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Parses, verifies and prints the bundled MoE block.
+demo: build
+	$(BUILD)/bin/moe-opt examples/ir/moe_block.mlir
+
+# lit prints its own summary, then ctest runs every test (each lit file and
+# each gtest) and prints the closing count.
+test: build
+	$(PYTHON) $(LIT) -sv $(BUILD)/test
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+format:
+	git ls-files '*.cpp' '*.h' | xargs clang-format-19 -i
+
+# clang-tidy over the sources; GCC-only flags are dropped from the database.
+tidy: build
+	mkdir -p $(BUILD)/tidy
+	sed 's/-fno-lifetime-dse//g' $(BUILD)/compile_commands.json > $(BUILD)/tidy/compile_commands.json
+	git ls-files '*.cpp' | xargs clang-tidy-19 -p $(BUILD)/tidy --quiet
+
+clean:
+	rm -rf $(BUILD)
