@@ -170,6 +170,21 @@ def NN_GeLUOp : NN_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 0;
 }
 
+def NN_SigmoidGateOp : NN_Op<"sigmoid_gate", [Pure, AllTypesMatch<["input", "output"]>]> {
+  let summary = "scale each token by the sigmoid of its gate logit";
+  let description = [{
+    `output[t, h] = input[t, h] * sigmoid(gate[t, 0])`; `gate` is `[T, 1]`, the
+    output of a one-unit linear layer (Qwen2-MoE's shared-expert gate).
+
+    ```mlir
+    %y = nn.sigmoid_gate %x, %g : tensor<16x64xf32>, tensor<16x1xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$gate);
+  let results = (outs NN_FloatTensor:$output);
+  let assemblyFormat = "$input `,` $gate attr-dict `:` type($input) `,` type($gate)";
+}
+
 def NN_AddOp : NN_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {
   let summary = "elementwise sum (residual connection)";
   let description = [{

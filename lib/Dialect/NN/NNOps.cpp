@@ -97,6 +97,13 @@ LogicalResult AttentionOp::verify() {
   return verifySequenceLength(*this, getSeqLength(), getQuery());
 }
 
+LogicalResult SigmoidGateOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 2)))
+    return failure();
+  return checkShape(*this, "gate", getGate().getType(),
+                    {shapeOf(getInput())[0], 1});
+}
+
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   if (matchPattern(adaptor.getRhs(), m_AnyZeroFloat()))
     return getLhs();

@@ -216,6 +216,22 @@ func.func @attention_seq_length(%q: tensor<16x64xf32>, %k: tensor<16x32xf32>) {
 
 // -----
 
+func.func @sigmoid_gate_rank(%x: tensor<1024xf32>, %g: tensor<16x1xf32>) {
+  // expected-error @+1 {{'nn.sigmoid_gate' op expects input of rank 2, got rank 1}}
+  %y = nn.sigmoid_gate %x, %g : tensor<1024xf32>, tensor<16x1xf32>
+  return
+}
+
+// -----
+
+func.func @sigmoid_gate_shape(%x: tensor<16x64xf32>, %g: tensor<16x64xf32>) {
+  // expected-error @+1 {{'nn.sigmoid_gate' op expects gate of shape [16, 1], got [16, 64]}}
+  %y = nn.sigmoid_gate %x, %g : tensor<16x64xf32>, tensor<16x64xf32>
+  return
+}
+
+// -----
+
 func.func @cross_entropy_rank(%l: tensor<4096xf32>, %y: tensor<16xi32>) {
   // expected-error @+1 {{'nn.cross_entropy' op expects logits of rank 2, got rank 1}}
   %loss = nn.cross_entropy %l, %y : tensor<4096xf32>, tensor<16xi32>

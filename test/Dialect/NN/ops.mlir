@@ -52,6 +52,14 @@ func.func @gpt_pieces(%x: tensor<16x64xbf16>, %g: tensor<64xbf16>, %b: tensor<64
   return %e : tensor<16x256xbf16>
 }
 
+// CHECK-LABEL: func.func @shared_expert_gate
+func.func @shared_expert_gate(%x: tensor<16x64xf32>, %wg: tensor<1x64xf32>) -> tensor<16x64xf32> {
+  %g = nn.linear %x, %wg : tensor<16x64xf32>, tensor<1x64xf32> -> tensor<16x1xf32>
+  // CHECK: nn.sigmoid_gate %{{.*}}, %{{.*}} : tensor<16x64xf32>, tensor<16x1xf32>
+  %y = nn.sigmoid_gate %x, %g : tensor<16x64xf32>, tensor<16x1xf32>
+  return %y : tensor<16x64xf32>
+}
+
 // CHECK-LABEL: func.func @optimizer
 func.func @optimizer(%p: tensor<64x64xf32>, %g: tensor<64x64xf32>, %m: tensor<64x64xf32>,
                      %v: tensor<64x64xf32>, %lr: tensor<f32>, %step: tensor<i64>)

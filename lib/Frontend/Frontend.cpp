@@ -1,0 +1,88 @@
+//===- Frontend.cpp - choosing a description format -----------------------===//
+
+#include "moe/Frontend/Frontend.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/Path.h"
+
+using namespace moe::frontend;
+
+std::optional<InputFormat> moe::frontend::parseFormatName(llvm::StringRef name) {
+  return llvm::StringSwitch<std::optional<InputFormat>>(name)
+      .Case("nemo", InputFormat::NeMo)
+      .Case("megatron", InputFormat::Megatron)
+      .Case("minimal", InputFormat::Minimal)
+      .Case("hf", InputFormat::HF)
+      .Default(std::nullopt);
+}
+
+llvm::StringRef moe::frontend::formatName(InputFormat format) {
+  switch (format) {
+  case InputFormat::NeMo:
+    return "nemo";
+  case InputFormat::Megatron:
+    return "megatron";
+  case InputFormat::Minimal:
+    return "minimal";
+  case InputFormat::HF:
+    return "hf";
+  }
+  return "";
+}
+
+std::optional<InputFormat> moe::frontend::formatOfPath(llvm::StringRef path) {
+  llvm::StringRef extension = llvm::sys::path::extension(path);
+  if (extension == ".yaml" || extension == ".yml")
+    return InputFormat::NeMo;
+  if (extension == ".json")
+    return InputFormat::HF;
+  return std::nullopt;
+}
+
+std::optional<InputFormat>
+moe::frontend::detectFlagFormat(const std::vector<Token> &flags,
+                                Diagnostics &diag) {
+  // Flags that only one of the two vocabularies has.
+  static const llvm::StringRef minimalOnly[] = {
+      "--num-experts-per-token", "--moe-layer-interval",
+      "--router-aux-loss-coef", "--router-z-loss-coef",
+      "--expert-parallel-size", "--max-steps", "--batch-size",
+      "--num-microbatches", "--tensor-parallel-size"};
+  const Token *minimalFlag = nullptr, *megatronFlag = nullptr;
+  for (const Token &token : flags) {
+    llvm::StringRef name = llvm::StringRef(token.text).split('=').first;
+    if (!name.starts_with("--"))
+      continue;
+    if (llvm::is_contained(minimalOnly, name)) {
+      minimalFlag = minimalFlag ? minimalFlag : &token;
+    } else if (name.starts_with("--moe-") || name == "--train-iters" ||
+               name == "--micro-batch-size" ||
+               name == "--expert-model-parallel-size" ||
+               name == "--tensor-model-parallel-size") {
+      megatronFlag = megatronFlag ? megatronFlag : &token;
+    }
+  }
+  if (minimalFlag && megatronFlag) {
+    diag.error(minimalFlag->loc,
+               "'" + minimalFlag->text +
+                   "' is a flag of the minimal pretraining guide but '" +
+                   megatronFlag->text +
+                   "' (at " + megatronFlag->loc.str() +
+                   ") is Megatron's; pass --format=minimal or "
+                   "--format=megatron");
+    return std::nullopt;
+  }
+  return minimalFlag ? InputFormat::Minimal : InputFormat::Megatron;
+}
+
+void LoadOptions::applyTo(ModelConfig &config, KeyOrigins &origins) const {
+  if (seqLength) {
+    config.seqLength = *seqLength;
+    origins["seq_length"] = KeyOrigin{"--seq-length", SourceLoc{}};
+  }
+  if (microBatchSize) {
+    config.microBatchSize = *microBatchSize;
+    origins["micro_batch_size"] = KeyOrigin{"--micro-batch-size", SourceLoc{}};
+  }
+}

@@ -1,0 +1,158 @@
+//===- moe-compile.cpp - model descriptions to IR -------------------------===//
+//
+//   moe-compile model.yaml                        NeMo YAML
+//   moe-compile config.json --seq-length 4096     Hugging Face config.json
+//   moe-compile mixtral.args                      Megatron or minimal-guide flags
+//   moe-compile --format=megatron -- --num-layers 2 --hidden-size 64 ...
+//
+// prints the forward graph (--emit=mlir) or the parameter and FLOP summary
+// (--summary). Errors name the file and line, or the flag; the exit code is 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Frontend/Frontend.h"
+#include "moe/Frontend/GraphBuilder.h"
+#include "moe/Frontend/Parameters.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/FileUtilities.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace moe::frontend;
+namespace cl = llvm::cl;
+
+static cl::list<std::string>
+    inputs(cl::Positional,
+           cl::desc("<model description> | -- <model flags...>"));
+
+static cl::opt<std::string>
+    formatOption("format",
+                 cl::desc("Description format: nemo, megatron, minimal or hf "
+                          "(default: .yaml/.yml is nemo, .json is hf, flags "
+                          "are told apart by the flags they use)"),
+                 cl::value_desc("name"));
+
+enum class Emit { MLIR };
+static cl::opt<Emit> emit("emit", cl::desc("What to print"),
+                          cl::values(clEnumValN(Emit::MLIR, "mlir",
+                                                "the forward graph")),
+                          cl::init(Emit::MLIR));
+
+static cl::opt<bool>
+    summary("summary",
+            cl::desc("Print the parameter counts (total and active per "
+                     "token) and the forward FLOPs per token instead of IR"));
+
+static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
+                                       cl::value_desc("file"), cl::init("-"));
+
+static cl::opt<int64_t>
+    seqLength("seq-length",
+              cl::desc("Training sequence length (overrides the description; "
+                       "a config.json has none and defaults to "
+                       "max_position_embeddings)"),
+              cl::init(0));
+
+static cl::opt<int64_t>
+    microBatchSize("micro-batch-size",
+                   cl::desc("Sequences per micro-batch (overrides the "
+                            "description)"),
+                   cl::init(0));
+
+static std::optional<ModelConfig> load(Diagnostics &diag) {
+  LoadOptions options;
+  if (seqLength.getNumOccurrences())
+    options.seqLength = seqLength;
+  if (microBatchSize.getNumOccurrences())
+    options.microBatchSize = microBatchSize;
+
+  std::optional<InputFormat> format;
+  if (!formatOption.empty()) {
+    format = parseFormatName(formatOption);
+    if (!format) {
+      diag.error(SourceLoc{}, "unknown --format '" + formatOption +
+                                  "'; expected nemo, megatron, minimal or hf");
+      return std::nullopt;
+    }
+  }
+  if (inputs.empty()) {
+    diag.error(SourceLoc{}, "no model description: give a file, or '--' "
+                            "followed by model flags");
+    return std::nullopt;
+  }
+
+  // Flags on the command line, after "--".
+  std::vector<Token> flags;
+  SourceLoc origin;
+  bool fromCommandLine = llvm::StringRef(inputs.front()).starts_with("--");
+  if (fromCommandLine) {
+    for (const std::string &arg : inputs)
+      flags.push_back(Token{arg, SourceLoc{}});
+    if (format == InputFormat::NeMo || format == InputFormat::HF) {
+      diag.error(SourceLoc{}, "--format=" + formatOption +
+                                  " reads a file, not flags");
+      return std::nullopt;
+    }
+  } else {
+    if (inputs.size() > 1) {
+      diag.error(SourceLoc{}, "expected one model description, got '" +
+                                  inputs[0] + "' and '" + inputs[1] + "'");
+      return std::nullopt;
+    }
+    std::string path = inputs.front();
+    origin = SourceLoc{path};
+    if (!format)
+      format = formatOfPath(path);
+    if (format == InputFormat::NeMo)
+      return loadNemo(path, options, diag);
+    if (format == InputFormat::HF)
+      return loadHuggingFace(path, options, diag);
+    std::optional<std::vector<Token>> tokens = readArgsFile(path, diag);
+    if (!tokens)
+      return std::nullopt;
+    flags = std::move(*tokens);
+  }
+  if (!format)
+    format = detectFlagFormat(flags, diag);
+  if (!format)
+    return std::nullopt;
+  if (format == InputFormat::Minimal)
+    return loadMinimal(flags, origin, options, diag);
+  return loadMegatron(flags, origin, options, diag);
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "moe-compile: compiles MoE model descriptions (NeMo YAML, Megatron "
+      "flags, minimal-guide flags, Hugging Face config.json)\n");
+
+  Diagnostics diag(llvm::errs());
+  std::optional<ModelConfig> config = load(diag);
+  if (!config)
+    return 1;
+
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFile, &error);
+  if (!output) {
+    diag.error(SourceLoc{}, "cannot open '" + outputFile + "': " + error);
+    return 1;
+  }
+  if (summary) {
+    printSummary(*config, output->os());
+  } else {
+    mlir::MLIRContext context;
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        buildForwardGraph(context, *config);
+    if (!module)
+      return 1;
+    module->print(output->os());
+  }
+  output->keep();
+  return 0;
+}
