@@ -27,7 +27,8 @@ KeySpec moe::frontend::loadBalancingKey(std::string key) {
           diag.error(entry.value.loc,
                      "'" + entry.key +
                          "' must be one of aux_loss, seq_aux_loss, sinkhorn, "
-                         "none; got '" + value + "'");
+                         "none; got '" +
+                         value + "'");
           return false;
         }
         return true;
@@ -35,15 +36,15 @@ KeySpec moe::frontend::loadBalancingKey(std::string key) {
 }
 
 KeySpec moe::frontend::routerTypeKey(std::string key) {
-  return enumKey(std::move(key), "router", &ModelConfig::router,
-                 {{"topk", Router::TopK},
-                  {"expert_choice", Router::ExpertChoice}});
+  return enumKey(
+      std::move(key), "router", &ModelConfig::router,
+      {{"topk", Router::TopK}, {"expert_choice", Router::ExpertChoice}});
 }
 
 KeySpec moe::frontend::dropPolicyKey(std::string key) {
-  return enumKey(std::move(key), "drop_policy", &ModelConfig::dropPolicy,
-                 {{"probs", DropPolicy::Probs},
-                  {"position", DropPolicy::Position}});
+  return enumKey(
+      std::move(key), "drop_policy", &ModelConfig::dropPolicy,
+      {{"probs", DropPolicy::Probs}, {"position", DropPolicy::Position}});
 }
 
 KeySpec moe::frontend::dispatcherKey(std::string key) {
@@ -74,37 +75,37 @@ KeySpec moe::frontend::decayStyleKey(std::string key) {
 }
 
 KeySpec moe::frontend::dropoutKey(std::string key) {
-  return customKey(std::move(key), "", Arity::One,
-                   [](const ConfigEntry &entry, ModelConfig &,
-                      Diagnostics &diag) {
-                     std::optional<double> value = toFloat(entry, diag);
-                     if (!value)
-                       return false;
-                     if (*value == 0.0)
-                       return true;
-                     diag.error(entry.value.loc,
-                                "'" + entry.key + "' is " + entry.value.text +
-                                    ", but dropout is not supported; set it "
-                                    "to 0");
-                     return false;
-                   });
+  return customKey(
+      std::move(key), "", Arity::One,
+      [](const ConfigEntry &entry, ModelConfig &, Diagnostics &diag) {
+        std::optional<double> value = toFloat(entry, diag);
+        if (!value)
+          return false;
+        if (*value == 0.0)
+          return true;
+        diag.error(entry.value.loc,
+                   "'" + entry.key + "' is " + entry.value.text +
+                       ", but dropout is not supported; set it "
+                       "to 0");
+        return false;
+      });
 }
 
 KeySpec moe::frontend::rotaryPercentKey(std::string key) {
-  return customKey(std::move(key), "", Arity::One,
-                   [](const ConfigEntry &entry, ModelConfig &,
-                      Diagnostics &diag) {
-                     std::optional<double> value = toFloat(entry, diag);
-                     if (!value)
-                       return false;
-                     if (*value == 1.0)
-                       return true;
-                     diag.error(entry.value.loc,
-                                "'" + entry.key + "' is " + entry.value.text +
-                                    ", but only rotary embeddings over every "
-                                    "channel (1.0) are supported");
-                     return false;
-                   });
+  return customKey(
+      std::move(key), "", Arity::One,
+      [](const ConfigEntry &entry, ModelConfig &, Diagnostics &diag) {
+        std::optional<double> value = toFloat(entry, diag);
+        if (!value)
+          return false;
+        if (*value == 1.0)
+          return true;
+        diag.error(entry.value.loc,
+                   "'" + entry.key + "' is " + entry.value.text +
+                       ", but only rotary embeddings over every "
+                       "channel (1.0) are supported");
+        return false;
+      });
 }
 
 bool moe::frontend::resolveVocabulary(ModelConfig &config,
@@ -131,12 +132,12 @@ bool moe::frontend::resolveVocabulary(ModelConfig &config,
 }
 
 static KeySpec recordKey(std::string key, std::optional<ConfigEntry> &slot) {
-  return customKey(std::move(key), "moe_layers", Arity::One,
-                   [&slot](const ConfigEntry &entry, ModelConfig &,
-                           Diagnostics &) {
-                     slot = entry;
-                     return true;
-                   });
+  return customKey(
+      std::move(key), "moe_layers", Arity::One,
+      [&slot](const ConfigEntry &entry, ModelConfig &, Diagnostics &) {
+        slot = entry;
+        return true;
+      });
 }
 
 KeySpec PlacementKeys::freqKey(std::string key) {
@@ -164,8 +165,8 @@ bool PlacementKeys::resolve(ModelConfig &config, KeyOrigins &origins,
     bool isList = freq->value.kind == RawValue::Kind::List;
     if (!isList && !text.getAsInteger(10, every)) {
       if (every < 1) {
-        diag.error(freq->value.loc, "'" + freq->key +
-                                        "' must be at least 1, got " + text);
+        diag.error(freq->value.loc,
+                   "'" + freq->key + "' must be at least 1, got " + text);
         return false;
       }
       config.moeLayers = megatronLayerFreq(config.numLayers, every);
@@ -199,14 +200,14 @@ bool PlacementKeys::resolve(ModelConfig &config, KeyOrigins &origins,
     }
     int64_t count = 0;
     if (llvm::StringRef(numSparse->value.text).getAsInteger(10, count)) {
-      diag.error(numSparse->value.loc,
-                 "'" + numSparse->key + "' expects an integer, got " +
-                     numSparse->value.describe());
+      diag.error(numSparse->value.loc, "'" + numSparse->key +
+                                           "' expects an integer, got " +
+                                           numSparse->value.describe());
       return false;
     }
     std::string error;
-    std::optional<std::vector<bool>> layers = flaxformerLayout(
-        layout->value.text, config.numLayers, count, error);
+    std::optional<std::vector<bool>> layers =
+        flaxformerLayout(layout->value.text, config.numLayers, count, error);
     if (!layers) {
       diag.error(layout->value.loc, "'" + layout->key + "': " + error);
       return false;

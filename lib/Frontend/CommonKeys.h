@@ -1,4 +1,5 @@
-//===- CommonKeys.h - keys shared by the Megatron-family formats -*- C++ -*-===//
+//===- CommonKeys.h - keys shared by the Megatron-family formats -*- C++
+//-*-===//
 //
 // NeMo's YAML keys are Megatron-Core's arguments under other spellings, so the
 // two formats share how values convert; this header holds those conversions.

@@ -8,7 +8,8 @@
 
 using namespace moe::frontend;
 
-std::optional<InputFormat> moe::frontend::parseFormatName(llvm::StringRef name) {
+std::optional<InputFormat>
+moe::frontend::parseFormatName(llvm::StringRef name) {
   return llvm::StringSwitch<std::optional<InputFormat>>(name)
       .Case("nemo", InputFormat::NeMo)
       .Case("megatron", InputFormat::Megatron)
@@ -43,32 +44,23 @@ std::optional<InputFormat> moe::frontend::formatOfPath(llvm::StringRef path) {
 std::optional<InputFormat>
 moe::frontend::detectFlagFormat(const std::vector<Token> &flags,
                                 Diagnostics &diag) {
-  // Flags that only one of the two vocabularies has.
-  static const llvm::StringRef minimalOnly[] = {
-      "--num-experts-per-token", "--moe-layer-interval",
-      "--router-aux-loss-coef", "--router-z-loss-coef",
-      "--expert-parallel-size", "--max-steps", "--batch-size",
-      "--num-microbatches", "--tensor-parallel-size"};
+  // The first flag that only one of the two vocabularies has decides.
   const Token *minimalFlag = nullptr, *megatronFlag = nullptr;
   for (const Token &token : flags) {
     llvm::StringRef name = llvm::StringRef(token.text).split('=').first;
     if (!name.starts_with("--"))
       continue;
-    if (llvm::is_contained(minimalOnly, name)) {
-      minimalFlag = minimalFlag ? minimalFlag : &token;
-    } else if (name.starts_with("--moe-") || name == "--train-iters" ||
-               name == "--micro-batch-size" ||
-               name == "--expert-model-parallel-size" ||
-               name == "--tensor-model-parallel-size") {
-      megatronFlag = megatronFlag ? megatronFlag : &token;
-    }
+    bool megatron = isMegatronFlag(name), minimal = isMinimalFlag(name);
+    if (minimal && !megatron && !minimalFlag)
+      minimalFlag = &token;
+    if (megatron && !minimal && !megatronFlag)
+      megatronFlag = &token;
   }
   if (minimalFlag && megatronFlag) {
     diag.error(minimalFlag->loc,
                "'" + minimalFlag->text +
                    "' is a flag of the minimal pretraining guide but '" +
-                   megatronFlag->text +
-                   "' (at " + megatronFlag->loc.str() +
+                   megatronFlag->text + "' (" + megatronFlag->loc.str() +
                    ") is Megatron's; pass --format=minimal or "
                    "--format=megatron");
     return std::nullopt;

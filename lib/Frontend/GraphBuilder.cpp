@@ -84,10 +84,10 @@ Value GraphBuilder::attention(Value input, const std::string &prefix) {
   Value v = linear(input, prefix + ".v_proj");
   if (c.positionEmbedding == PositionEmbedding::RoPE) {
     auto rope = [&](Value x) -> Value {
-      return builder.create<nn::RoPEOp>(
-          loc, x.getType(), x, builder.getI64IntegerAttr(c.headDim()),
-          builder.getI64IntegerAttr(c.seqLength),
-          builder.getF64FloatAttr(c.rotaryBase));
+      return builder.create<nn::RoPEOp>(loc, x.getType(), x,
+                                        builder.getI64IntegerAttr(c.headDim()),
+                                        builder.getI64IntegerAttr(c.seqLength),
+                                        builder.getF64FloatAttr(c.rotaryBase));
     };
     q = rope(q);
     k = rope(k);
@@ -137,7 +137,8 @@ Value GraphBuilder::moeBlock(Value input, const std::string &prefix) {
     weights = choice.getWeights();
     indices = choice.getIndices();
     keep = choice.getKeep();
-    capacity = mlir::moe::ExpertChoiceOp::computeCapacity(tokens, experts, factor);
+    capacity =
+        mlir::moe::ExpertChoiceOp::computeCapacity(tokens, experts, factor);
   } else {
     int64_t k = c.topK;
     Type weightsType = tensor({tokens, k});
@@ -179,7 +180,7 @@ Value GraphBuilder::moeBlock(Value input, const std::string &prefix) {
       keep = bound.getKeep();
       if (c.padToCapacity)
         capacity = mlir::moe::CapacityOp::computeCapacity(tokens, k, experts,
-                                                    *c.capacityFactor);
+                                                          *c.capacityFactor);
     }
   }
 
@@ -195,8 +196,8 @@ Value GraphBuilder::moeBlock(Value input, const std::string &prefix) {
   int64_t ffn = c.expertFfnSize();
   std::string stacked = prefix + ".experts.{expert}";
   auto groupedMatmul = [&](Value x, const std::string &name, int64_t out) {
-    return builder.create<mlir::moe::GroupedMatmulOp>(loc, tensor({rows, out}), x,
-                                                param(stacked + name), sizes);
+    return builder.create<mlir::moe::GroupedMatmulOp>(
+        loc, tensor({rows, out}), x, param(stacked + name), sizes);
   };
   Value up = groupedMatmul(permute.getRows(), ".w1.weight", ffn);
   Value activated;
@@ -298,8 +299,8 @@ OwningOpRef<ModuleOp> GraphBuilder::build() {
   Value head = c.tieEmbeddings ? table : param("lm_head.weight");
   Value logits = builder.create<nn::LinearOp>(
       loc, tensor({tokens, c.paddedVocabSize()}), h, head, Value());
-  Value loss = builder.create<nn::CrossEntropyOp>(loc, logits,
-                                                  body->getArgument(1), Value());
+  Value loss = builder.create<nn::CrossEntropyOp>(
+      loc, logits, body->getArgument(1), Value());
   builder.create<func::ReturnOp>(
       loc, ValueRange{loss, sumOrZero(auxLosses), sumOrZero(zLosses)});
   return module;

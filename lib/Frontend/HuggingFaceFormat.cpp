@@ -37,25 +37,25 @@ struct HFState {
 };
 
 KeySpec recordKey(std::string key, std::optional<ConfigEntry> &slot) {
-  return customKey(std::move(key), "", Arity::One,
-                   [&slot](const ConfigEntry &entry, ModelConfig &,
-                           Diagnostics &) {
-                     slot = entry;
-                     return true;
-                   });
+  return customKey(
+      std::move(key), "", Arity::One,
+      [&slot](const ConfigEntry &entry, ModelConfig &, Diagnostics &) {
+        slot = entry;
+        return true;
+      });
 }
 
 KeySpec stateIntKey(std::string key, std::string field, int64_t &slot) {
-  return customKey(std::move(key), std::move(field), Arity::One,
-                   [&slot](const ConfigEntry &entry, ModelConfig &,
-                           Diagnostics &diag) {
-                     if (entry.value.kind == RawValue::Kind::Null)
-                       return true;
-                     std::optional<int64_t> value = toInt(entry, diag);
-                     if (value)
-                       slot = *value;
-                     return value.has_value();
-                   });
+  return customKey(
+      std::move(key), std::move(field), Arity::One,
+      [&slot](const ConfigEntry &entry, ModelConfig &, Diagnostics &diag) {
+        if (entry.value.kind == RawValue::Kind::Null)
+          return true;
+        std::optional<int64_t> value = toInt(entry, diag);
+        if (value)
+          slot = *value;
+        return value.has_value();
+      });
 }
 
 KeyTable hfTable(HFState &state) {
@@ -70,16 +70,16 @@ KeyTable hfTable(HFState &state) {
              &ModelConfig::numAttentionHeads),
       intKey("num_key_value_heads", "num_query_groups",
              &ModelConfig::numQueryGroups),
-      customKey("head_dim", "kv_channels", Arity::One,
-                [](const ConfigEntry &entry, ModelConfig &config,
-                   Diagnostics &diag) {
-                  if (entry.value.kind == RawValue::Kind::Null)
-                    return true;
-                  std::optional<int64_t> value = toInt(entry, diag);
-                  if (value)
-                    config.kvChannels = *value;
-                  return value.has_value();
-                }),
+      customKey(
+          "head_dim", "kv_channels", Arity::One,
+          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
+            if (entry.value.kind == RawValue::Kind::Null)
+              return true;
+            std::optional<int64_t> value = toInt(entry, diag);
+            if (value)
+              config.kvChannels = *value;
+            return value.has_value();
+          }),
       intKey("max_position_embeddings", "max_position_embeddings",
              &ModelConfig::maxPositionEmbeddings),
       intKey("vocab_size", "vocab_size", &ModelConfig::vocabSize),
@@ -113,23 +113,23 @@ KeyTable hfTable(HFState &state) {
       intKey("shared_expert_intermediate_size", "shared_expert_size",
              &ModelConfig::sharedExpertFfnHiddenSize),
       stateIntKey("decoder_sparse_step", "moe_layers", state.decoderSparseStep),
-      customKey("mlp_only_layers", "moe_layers", Arity::One,
-                [&state](const ConfigEntry &entry, ModelConfig &,
-                         Diagnostics &diag) {
-                  auto items = toTextList(entry, diag);
-                  if (!items)
-                    return false;
-                  for (const std::string &item : *items) {
-                    int64_t layer = 0;
-                    if (llvm::StringRef(item).getAsInteger(10, layer)) {
-                      diag.error(entry.value.loc, "'mlp_only_layers' expects "
-                                                  "a list of layer numbers");
-                      return false;
-                    }
-                    state.mlpOnlyLayers.push_back(layer);
-                  }
-                  return true;
-                }),
+      customKey(
+          "mlp_only_layers", "moe_layers", Arity::One,
+          [&state](const ConfigEntry &entry, ModelConfig &, Diagnostics &diag) {
+            auto items = toTextList(entry, diag);
+            if (!items)
+              return false;
+            for (const std::string &item : *items) {
+              int64_t layer = 0;
+              if (llvm::StringRef(item).getAsInteger(10, layer)) {
+                diag.error(entry.value.loc, "'mlp_only_layers' expects "
+                                            "a list of layer numbers");
+                return false;
+              }
+              state.mlpOnlyLayers.push_back(layer);
+            }
+            return true;
+          }),
       recordKey("norm_topk_prob", state.normTopkProb),
 
       // DeepSeek-MoE.
@@ -178,9 +178,10 @@ bool finishHF(ModelConfig &config, HFState &state, KeyOrigins &origins,
   llvm::StringRef type(state.modelType->value.text);
   if (state.mla) {
     diag.error(state.mla->loc,
-               "'" + state.mla->key + "': DeepSeek-V2/V3 multi-head latent "
-               "attention is not supported; DeepSeek-MoE (model_type "
-               "deepseek) is");
+               "'" + state.mla->key +
+                   "': DeepSeek-V2/V3 multi-head latent "
+                   "attention is not supported; DeepSeek-MoE (model_type "
+                   "deepseek) is");
     return false;
   }
   if (type != "mixtral" && type != "qwen2_moe" && type != "deepseek" &&
@@ -279,8 +280,8 @@ bool finishHF(ModelConfig &config, HFState &state, KeyOrigins &origins,
 } // namespace
 
 std::optional<ModelConfig>
-moe::frontend::loadHuggingFace(llvm::StringRef path,
-                               const LoadOptions &options, Diagnostics &diag) {
+moe::frontend::loadHuggingFace(llvm::StringRef path, const LoadOptions &options,
+                               Diagnostics &diag) {
   std::optional<std::vector<ConfigEntry>> entries = readJson(path, diag);
   if (!entries)
     return std::nullopt;

@@ -37,9 +37,8 @@ public:
     llvm::StringRef before = text.take_front(offset);
     unsigned line = before.count('\n') + 1;
     size_t lineStart = before.rfind('\n');
-    unsigned column = lineStart == llvm::StringRef::npos
-                          ? offset + 1
-                          : offset - lineStart;
+    unsigned column =
+        lineStart == llvm::StringRef::npos ? offset + 1 : offset - lineStart;
     return SourceLoc{path.str(), line, column};
   }
 

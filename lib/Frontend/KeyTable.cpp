@@ -150,8 +150,10 @@ moe::frontend::toTextList(const ConfigEntry &entry, Diagnostics &diag) {
   }
   std::vector<std::string> items;
   for (const RawValue &item : entry.value.items) {
-    if (item.kind == RawValue::Kind::List || item.kind == RawValue::Kind::Null) {
-      diag.error(item.loc, "'" + entry.key + "' expects a list of values, got " +
+    if (item.kind == RawValue::Kind::List ||
+        item.kind == RawValue::Kind::Null) {
+      diag.error(item.loc, "'" + entry.key +
+                               "' expects a list of values, got " +
                                item.describe() + " inside it");
       return std::nullopt;
     }
@@ -193,24 +195,24 @@ KeySpec moe::frontend::floatKey(std::string key, std::string field,
                    });
 }
 
-KeySpec moe::frontend::optionalFloatKey(
-    std::string key, std::string field,
-    std::optional<double> ModelConfig::*member) {
-  return customKey(std::move(key), std::move(field), Arity::One,
-                   [member](const ConfigEntry &entry, ModelConfig &config,
-                            Diagnostics &diag) {
-                     llvm::StringRef text(entry.value.text);
-                     if (entry.value.kind == RawValue::Kind::Null ||
-                         (entry.value.kind == RawValue::Kind::Plain &&
-                          text == "None")) {
-                       config.*member = std::nullopt;
-                       return true;
-                     }
-                     std::optional<double> value = toFloat(entry, diag);
-                     if (value)
-                       config.*member = *value;
-                     return value.has_value();
-                   });
+KeySpec
+moe::frontend::optionalFloatKey(std::string key, std::string field,
+                                std::optional<double> ModelConfig::*member) {
+  return customKey(
+      std::move(key), std::move(field), Arity::One,
+      [member](const ConfigEntry &entry, ModelConfig &config,
+               Diagnostics &diag) {
+        llvm::StringRef text(entry.value.text);
+        if (entry.value.kind == RawValue::Kind::Null ||
+            (entry.value.kind == RawValue::Kind::Plain && text == "None")) {
+          config.*member = std::nullopt;
+          return true;
+        }
+        std::optional<double> value = toFloat(entry, diag);
+        if (value)
+          config.*member = *value;
+        return value.has_value();
+      });
 }
 
 KeySpec moe::frontend::boolKey(std::string key, std::string field,
@@ -248,8 +250,7 @@ KeySpec moe::frontend::flagKey(std::string key, std::string field,
 }
 
 KeySpec moe::frontend::ignoredKey(std::string key, Arity arity) {
-  return customKey(std::move(key), "", arity,
-                   [](const ConfigEntry &, ModelConfig &, Diagnostics &) {
-                     return true;
-                   });
+  return customKey(
+      std::move(key), "", arity,
+      [](const ConfigEntry &, ModelConfig &, Diagnostics &) { return true; });
 }

@@ -51,11 +51,13 @@ moe::frontend::flaxformerLayout(llvm::StringRef layout, int64_t numLayers,
     else if (layout == "bottom")
       layers[i] = i < numSparse;
     else if (layout == "middle")
-      layers[i] = numLayers - numSparse <= 2 * i && 2 * i < numLayers + numSparse;
+      layers[i] =
+          numLayers - numSparse <= 2 * i && 2 * i < numLayers + numSparse;
     else if (layout == "mixed") {
       if (numSparse <= 0 || numLayers % numSparse != 0) {
         error = "a mixed layout needs a number of sparse layers that divides "
-                "the " + std::to_string(numLayers) + " layers, got " +
+                "the " +
+                std::to_string(numLayers) + " layers, got " +
                 std::to_string(numSparse);
         return std::nullopt;
       }

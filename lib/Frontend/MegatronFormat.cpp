@@ -28,7 +28,8 @@ KeyTable megatronTable(MegatronState &state) {
       // Model shape.
       intKey("--num-layers", "num_layers", &ModelConfig::numLayers),
       intKey("--hidden-size", "hidden_size", &ModelConfig::hiddenSize),
-      intKey("--ffn-hidden-size", "ffn_hidden_size", &ModelConfig::ffnHiddenSize),
+      intKey("--ffn-hidden-size", "ffn_hidden_size",
+             &ModelConfig::ffnHiddenSize),
       intKey("--num-attention-heads", "num_attention_heads",
              &ModelConfig::numAttentionHeads),
       customKey("--group-query-attention", "", Arity::None,
@@ -36,14 +37,14 @@ KeyTable megatronTable(MegatronState &state) {
                   state.groupQueryAttention = true;
                   return true;
                 }),
-      customKey("--num-query-groups", "num_query_groups", Arity::One,
-                [&state](const ConfigEntry &entry, ModelConfig &,
-                         Diagnostics &diag) {
-                  std::optional<int64_t> value = toInt(entry, diag);
-                  if (value)
-                    state.numQueryGroups = *value;
-                  return value.has_value();
-                }),
+      customKey(
+          "--num-query-groups", "num_query_groups", Arity::One,
+          [&state](const ConfigEntry &entry, ModelConfig &, Diagnostics &diag) {
+            std::optional<int64_t> value = toInt(entry, diag);
+            if (value)
+              state.numQueryGroups = *value;
+            return value.has_value();
+          }),
       intKey("--kv-channels", "kv_channels", &ModelConfig::kvChannels),
       intKey("--seq-length", "seq_length", &ModelConfig::seqLength),
       intKey("--max-position-embeddings", "max_position_embeddings",
@@ -123,12 +124,12 @@ KeyTable megatronTable(MegatronState &state) {
       decayStyleKey("--lr-decay-style"),
       intKey("--lr-warmup-iters", "lr_warmup_iters",
              &ModelConfig::lrWarmupIters),
-      customKey("--lr-warmup-fraction", "lr_warmup_iters", Arity::One,
-                [&state](const ConfigEntry &entry, ModelConfig &,
-                         Diagnostics &diag) {
-                  state.warmupFraction = toFloat(entry, diag);
-                  return state.warmupFraction.has_value();
-                }),
+      customKey(
+          "--lr-warmup-fraction", "lr_warmup_iters", Arity::One,
+          [&state](const ConfigEntry &entry, ModelConfig &, Diagnostics &diag) {
+            state.warmupFraction = toFloat(entry, diag);
+            return state.warmupFraction.has_value();
+          }),
       intKey("--lr-decay-iters", "lr_decay_iters", &ModelConfig::lrDecayIters),
       floatKey("--weight-decay", "weight_decay", &ModelConfig::weightDecay),
       floatKey("--adam-beta1", "adam_beta1", &ModelConfig::adamBeta1),
@@ -152,16 +153,17 @@ KeyTable megatronTable(MegatronState &state) {
              &ModelConfig::pipelineParallelSize),
 
       // Data, logging and checkpoints.
-      customKey("--data-path", "data_path", Arity::Many,
-                [](const ConfigEntry &entry, ModelConfig &config,
-                   Diagnostics &diag) {
-                  auto paths = toTextList(entry, diag);
-                  if (paths)
-                    config.dataPath = *paths;
-                  return paths.has_value();
-                }),
+      customKey(
+          "--data-path", "data_path", Arity::Many,
+          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
+            auto paths = toTextList(entry, diag);
+            if (paths)
+              config.dataPath = *paths;
+            return paths.has_value();
+          }),
       textKey("--split", "split", &ModelConfig::split),
-      textKey("--tokenizer-type", "tokenizer_type", &ModelConfig::tokenizerType),
+      textKey("--tokenizer-type", "tokenizer_type",
+              &ModelConfig::tokenizerType),
       textKey("--tokenizer-model", "tokenizer_model",
               &ModelConfig::tokenizerModel),
       intKey("--log-interval", "log_interval", &ModelConfig::logInterval),
@@ -242,10 +244,15 @@ bool finishMegatron(ModelConfig &config, const MegatronState &state,
 
 } // namespace
 
+bool moe::frontend::isMegatronFlag(llvm::StringRef flag) {
+  MegatronState state;
+  return megatronTable(state).find(flag) != nullptr;
+}
+
 std::optional<ModelConfig>
 moe::frontend::loadMegatron(const std::vector<Token> &flags,
-                            const SourceLoc &origin,
-                            const LoadOptions &options, Diagnostics &diag) {
+                            const SourceLoc &origin, const LoadOptions &options,
+                            Diagnostics &diag) {
   MegatronState state;
   KeyTable table = megatronTable(state);
   std::optional<std::vector<ConfigEntry>> entries =

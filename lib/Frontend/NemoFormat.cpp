@@ -25,12 +25,12 @@ struct NemoState {
 
 KeySpec recordKey(std::string key, std::string field,
                   std::optional<ConfigEntry> &slot) {
-  return customKey(std::move(key), std::move(field), Arity::One,
-                   [&slot](const ConfigEntry &entry, ModelConfig &,
-                           Diagnostics &) {
-                     slot = entry;
-                     return true;
-                   });
+  return customKey(
+      std::move(key), std::move(field), Arity::One,
+      [&slot](const ConfigEntry &entry, ModelConfig &, Diagnostics &) {
+        slot = entry;
+        return true;
+      });
 }
 
 KeyTable nemoTable(NemoState &state) {
@@ -42,16 +42,16 @@ KeyTable nemoTable(NemoState &state) {
              &ModelConfig::ffnHiddenSize),
       intKey("model.num_attention_heads", "num_attention_heads",
              &ModelConfig::numAttentionHeads),
-      customKey("model.num_query_groups", "num_query_groups", Arity::One,
-                [](const ConfigEntry &entry, ModelConfig &config,
-                   Diagnostics &diag) {
-                  if (entry.value.kind == RawValue::Kind::Null)
-                    return true;
-                  std::optional<int64_t> value = toInt(entry, diag);
-                  if (value)
-                    config.numQueryGroups = *value;
-                  return value.has_value();
-                }),
+      customKey(
+          "model.num_query_groups", "num_query_groups", Arity::One,
+          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
+            if (entry.value.kind == RawValue::Kind::Null)
+              return true;
+            std::optional<int64_t> value = toInt(entry, diag);
+            if (value)
+              config.numQueryGroups = *value;
+            return value.has_value();
+          }),
       intKey("model.kv_channels", "kv_channels", &ModelConfig::kvChannels),
       intKey("model.encoder_seq_length", "seq_length", &ModelConfig::seqLength),
       intKey("model.max_position_embeddings", "max_position_embeddings",
@@ -88,16 +88,16 @@ KeyTable nemoTable(NemoState &state) {
              &ModelConfig::expertParallelSize),
 
       // Mixture of experts.
-      customKey("model.num_moe_experts", "num_experts", Arity::One,
-                [](const ConfigEntry &entry, ModelConfig &config,
-                   Diagnostics &diag) {
-                  if (entry.value.kind == RawValue::Kind::Null)
-                    return true;
-                  std::optional<int64_t> value = toInt(entry, diag);
-                  if (value)
-                    config.numExperts = *value;
-                  return value.has_value();
-                }),
+      customKey(
+          "model.num_moe_experts", "num_experts", Arity::One,
+          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
+            if (entry.value.kind == RawValue::Kind::Null)
+              return true;
+            std::optional<int64_t> value = toInt(entry, diag);
+            if (value)
+              config.numExperts = *value;
+            return value.has_value();
+          }),
       intKey("model.moe_ffn_hidden_size", "moe_ffn_hidden_size",
              &ModelConfig::moeFfnHiddenSize),
       intKey("model.moe_router_topk", "topk", &ModelConfig::topK),
@@ -109,16 +109,16 @@ KeyTable nemoTable(NemoState &state) {
                &ModelConfig::auxLossCoeff),
       floatKey("model.moe_z_loss_coeff", "z_loss_coeff",
                &ModelConfig::zLossCoeff),
-      customKey("model.moe_input_jitter_eps", "input_jitter_eps", Arity::One,
-                [](const ConfigEntry &entry, ModelConfig &config,
-                   Diagnostics &diag) {
-                  if (entry.value.kind == RawValue::Kind::Null)
-                    return true;
-                  std::optional<double> value = toFloat(entry, diag);
-                  if (value)
-                    config.inputJitterEps = *value;
-                  return value.has_value();
-                }),
+      customKey(
+          "model.moe_input_jitter_eps", "input_jitter_eps", Arity::One,
+          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
+            if (entry.value.kind == RawValue::Kind::Null)
+              return true;
+            std::optional<double> value = toFloat(entry, diag);
+            if (value)
+              config.inputJitterEps = *value;
+            return value.has_value();
+          }),
       ignoredKey("model.moe_token_dropping"),
       dispatcherKey("model.moe_token_dispatcher_type"),
       boolKey("model.moe_per_layer_logging", "per_layer_logging",
@@ -144,15 +144,16 @@ KeyTable nemoTable(NemoState &state) {
       ignoredKey("model.tokenizer.type"),
       textKey("model.tokenizer.model", "tokenizer_model",
               &ModelConfig::tokenizerModel),
-      intKey("model.tokenizer.vocab_size", "vocab_size", &ModelConfig::vocabSize),
-      customKey("model.data.data_prefix", "data_path", Arity::Many,
-                [](const ConfigEntry &entry, ModelConfig &config,
-                   Diagnostics &diag) {
-                  auto paths = toTextList(entry, diag);
-                  if (paths)
-                    config.dataPath = *paths;
-                  return paths.has_value();
-                }),
+      intKey("model.tokenizer.vocab_size", "vocab_size",
+             &ModelConfig::vocabSize),
+      customKey(
+          "model.data.data_prefix", "data_path", Arity::Many,
+          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
+            auto paths = toTextList(entry, diag);
+            if (paths)
+              config.dataPath = *paths;
+            return paths.has_value();
+          }),
       textKey("model.data.splits_string", "split", &ModelConfig::split),
       intKey("model.data.seq_length", "seq_length", &ModelConfig::seqLength),
       ignoredKey("model.data.num_workers"),
@@ -181,8 +182,10 @@ KeyTable nemoTable(NemoState &state) {
              &ModelConfig::logInterval),
       intKey("trainer.val_check_interval", "eval_interval",
              &ModelConfig::evalInterval),
-      intKey("trainer.limit_val_batches", "eval_iters", &ModelConfig::evalIters),
-      floatKey("trainer.gradient_clip_val", "clip_grad", &ModelConfig::clipGrad),
+      intKey("trainer.limit_val_batches", "eval_iters",
+             &ModelConfig::evalIters),
+      floatKey("trainer.gradient_clip_val", "clip_grad",
+               &ModelConfig::clipGrad),
       ignoredKey("trainer.devices"),
       ignoredKey("trainer.num_nodes"),
       ignoredKey("trainer.accelerator"),
@@ -212,7 +215,8 @@ bool finishNemo(ModelConfig &config, const NemoState &state,
     } else {
       diag.error(state.activation->value.loc,
                  "'model.activation' must be one of gelu, swiglu, "
-                 "fast-swiglu; got '" + value + "'");
+                 "fast-swiglu; got '" +
+                     value + "'");
       return false;
     }
   }
@@ -227,7 +231,8 @@ bool finishNemo(ModelConfig &config, const NemoState &state,
     } else {
       diag.error(state.precision->value.loc,
                  "'trainer.precision' must be one of 32, bf16, bf16-mixed, "
-                 "16, 16-mixed; got '" + value + "'");
+                 "16, 16-mixed; got '" +
+                     value + "'");
       return false;
     }
   }
@@ -237,7 +242,8 @@ bool finishNemo(ModelConfig &config, const NemoState &state,
         value != "adamw" && value != "adam") {
       diag.error(state.optimizer->value.loc,
                  "'model.optim.name' must be an Adam optimizer (fused_adam, "
-                 "distributed_fused_adam, adamw); got '" + value + "'");
+                 "distributed_fused_adam, adamw); got '" +
+                     value + "'");
       return false;
     }
   }
@@ -265,7 +271,8 @@ bool finishNemo(ModelConfig &config, const NemoState &state,
     } else {
       diag.error(state.schedule->value.loc,
                  "'model.optim.sched.name' must be one of CosineAnnealing, "
-                 "LinearAnnealing, Constant; got '" + value + "'");
+                 "LinearAnnealing, Constant; got '" +
+                     value + "'");
       return false;
     }
   }

@@ -84,8 +84,8 @@ private:
     add(stacked + ".w1.weight", {experts, ffn, hidden}, ParameterRole::Expert,
         i);
     if (c.activation == Activation::SwiGLU)
-      add(stacked + ".w3.weight", {experts, ffn, hidden},
-          ParameterRole::Expert, i);
+      add(stacked + ".w3.weight", {experts, ffn, hidden}, ParameterRole::Expert,
+          i);
     add(stacked + ".w2.weight", {experts, hidden, ffn}, ParameterRole::Expert,
         i);
     if (c.sharedExpertFfnHiddenSize) {
@@ -165,12 +165,15 @@ void moe::frontend::printSummary(const ModelConfig &config,
   double attentionFlops = 2.0 * config.numLayers * config.numAttentionHeads *
                           config.headDim() * (config.seqLength + 1);
 
-  int64_t moeLayers = 0;
-  for (int64_t i = 0; i < config.numLayers; ++i)
-    moeLayers += config.isMoELayer(i);
-  os << "Model: " << config.numLayers << " layers (" << moeLayers
-     << " MoE), hidden " << config.hiddenSize << ", "
-     << config.numAttentionHeads << " heads (" << config.kvHeads()
+  std::string moeLayers;
+  int64_t moeCount = 0;
+  for (int64_t i = 0; i < config.numLayers; ++i) {
+    if (!config.isMoELayer(i))
+      continue;
+    moeLayers += (moeCount++ ? " " : "") + std::to_string(i);
+  }
+  os << "Model: " << config.numLayers << " layers, hidden " << config.hiddenSize
+     << ", " << config.numAttentionHeads << " heads (" << config.kvHeads()
      << " key/value), vocabulary " << config.paddedVocabSize();
   if (config.numExperts)
     os << ", " << config.numExperts << " experts, "
@@ -178,8 +181,9 @@ void moe::frontend::printSummary(const ModelConfig &config,
                ? std::string("expert choice")
                : "top-" + std::to_string(config.topK));
   os << "\n";
-  os << "Total parameters: " << withCommas(total) << " ("
-     << humanCount(total) << ")\n";
+  os << "MoE layers: " << (moeCount ? moeLayers : "none") << "\n";
+  os << "Total parameters: " << withCommas(total) << " (" << humanCount(total)
+     << ")\n";
   os << "Active parameters per token: "
      << withCommas(static_cast<int64_t>(active)) << " (" << humanCount(active)
      << ")\n";

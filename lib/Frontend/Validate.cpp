@@ -36,8 +36,8 @@ public:
     if (!given(field))
       error(field, "'" + key(field) + "' is required");
     else
-      error(field, "'" + key(field) + "' must be positive, got " +
-                       llvm::Twine(value));
+      error(field,
+            "'" + key(field) + "' must be positive, got " + llvm::Twine(value));
   }
   void nonNegative(llvm::StringRef field, double value) {
     if (value < 0)
@@ -98,12 +98,11 @@ bool moe::frontend::validateConfig(const ModelConfig &config,
   if (config.positionEmbedding == PositionEmbedding::LearnedAbsolute &&
       config.maxPositionEmbeddings &&
       config.seqLength > config.maxPositionEmbeddings)
-    check.error("seq_length", "'" + check.key("seq_length") + "' (" +
-                                  llvm::Twine(config.seqLength) +
-                                  ") exceeds '" +
-                                  check.key("max_position_embeddings") + "' (" +
-                                  llvm::Twine(config.maxPositionEmbeddings) +
-                                  ")");
+    check.error("seq_length",
+                "'" + check.key("seq_length") + "' (" +
+                    llvm::Twine(config.seqLength) + ") exceeds '" +
+                    check.key("max_position_embeddings") + "' (" +
+                    llvm::Twine(config.maxPositionEmbeddings) + ")");
   if (config.globalBatchSize)
     check.divides("micro_batch_size", config.microBatchSize,
                   "global_batch_size", config.globalBatchSize);
@@ -130,7 +129,8 @@ bool moe::frontend::validateConfig(const ModelConfig &config,
                     check.key("add_bias_linear") + "')");
   if (config.router != Router::ExpertChoice) {
     if (config.topK < 1)
-      check.error("topk", "'" + check.key("topk") + "' must be at least 1, got " +
+      check.error("topk", "'" + check.key("topk") +
+                              "' must be at least 1, got " +
                               llvm::Twine(config.topK));
     else if (config.topK > config.numExperts)
       check.error("topk", "'" + check.key("topk") + "' (" +
@@ -146,15 +146,14 @@ bool moe::frontend::validateConfig(const ModelConfig &config,
   else if (config.numExperts % config.expertParallelSize != 0)
     check.error("expert_parallel_size",
                 "'" + check.key("num_experts") + "' (" +
-                    llvm::Twine(config.numExperts) +
-                    ") is not divisible by '" +
+                    llvm::Twine(config.numExperts) + ") is not divisible by '" +
                     check.key("expert_parallel_size") + "' (" +
                     llvm::Twine(config.expertParallelSize) + ")");
   if (config.capacityFactor && *config.capacityFactor <= 0)
-    check.error("capacity_factor", "'" + check.key("capacity_factor") +
-                                       "' must be positive, got " +
-                                       Checker::formatNumber(
-                                           *config.capacityFactor));
+    check.error("capacity_factor",
+                "'" + check.key("capacity_factor") +
+                    "' must be positive, got " +
+                    Checker::formatNumber(*config.capacityFactor));
   if (!config.capacityFactor) {
     for (llvm::StringRef field : {"drop_policy", "pad_to_capacity"})
       if (check.given(field))
@@ -173,10 +172,10 @@ bool moe::frontend::validateConfig(const ModelConfig &config,
   check.nonNegative("aux_loss_coeff", config.auxLossCoeff);
   check.nonNegative("z_loss_coeff", config.zLossCoeff);
   if (config.inputJitterEps < 0 || config.inputJitterEps >= 1)
-    check.error("input_jitter_eps", "'" + check.key("input_jitter_eps") +
-                                        "' must be in [0, 1), got " +
-                                        Checker::formatNumber(
-                                            config.inputJitterEps));
+    check.error("input_jitter_eps",
+                "'" + check.key("input_jitter_eps") +
+                    "' must be in [0, 1), got " +
+                    Checker::formatNumber(config.inputJitterEps));
   if (!config.moeLayers.empty() &&
       static_cast<int64_t>(config.moeLayers.size()) != config.numLayers)
     check.error("moe_layers", "the MoE layer pattern has " +

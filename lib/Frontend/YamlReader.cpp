@@ -75,11 +75,13 @@ std::optional<RawValue> YamlFlattener::convert(yaml::Node *node,
     return value;
   }
   if (llvm::isa<yaml::MappingNode>(node))
-    diag.error(value.loc, "'" + key + "' holds a mapping inside a list, which "
-                                      "no key of a model description takes");
+    diag.error(value.loc, "'" + key +
+                              "' holds a mapping inside a list, which "
+                              "no key of a model description takes");
   else
-    diag.error(value.loc, "'" + key + "': anchors, aliases and tags are not "
-                                      "supported in model descriptions");
+    diag.error(value.loc, "'" + key +
+                              "': anchors, aliases and tags are not "
+                              "supported in model descriptions");
   return std::nullopt;
 }
 
@@ -169,19 +171,18 @@ private:
 
   bool resolveText(size_t i, RawValue &value, unsigned depth) {
     size_t start = value.text.find("${");
-    if (start == std::string::npos ||
-        (value.kind != RawValue::Kind::Plain &&
-         value.kind != RawValue::Kind::String))
+    if (start == std::string::npos || (value.kind != RawValue::Kind::Plain &&
+                                       value.kind != RawValue::Kind::String))
       return true;
     if (depth > maxDepth) {
-      diag.error(value.loc, "interpolation cycle through '" + entries[i].key +
-                                "'");
+      diag.error(value.loc,
+                 "interpolation cycle through '" + entries[i].key + "'");
       return false;
     }
     size_t end = value.text.find('}', start);
     if (end == std::string::npos) {
-      diag.error(value.loc, "unterminated interpolation in '" +
-                                entries[i].key + "'");
+      diag.error(value.loc,
+                 "unterminated interpolation in '" + entries[i].key + "'");
       return false;
     }
     llvm::StringRef reference =
@@ -241,7 +242,8 @@ moe::frontend::readYaml(llvm::StringRef path, Diagnostics &diag) {
   sm.setDiagHandler(
       [](const llvm::SMDiagnostic &d, void *raw) {
         auto *ctx = static_cast<HandlerContext *>(raw);
-        ctx->diag.error(SourceLoc{ctx->path, static_cast<unsigned>(d.getLineNo()),
+        ctx->diag.error(SourceLoc{ctx->path,
+                                  static_cast<unsigned>(d.getLineNo()),
                                   static_cast<unsigned>(d.getColumnNo() + 1)},
                         d.getMessage());
       },

@@ -2,7 +2,8 @@
 //
 //   moe-compile model.yaml                        NeMo YAML
 //   moe-compile config.json --seq-length 4096     Hugging Face config.json
-//   moe-compile mixtral.args                      Megatron or minimal-guide flags
+//   moe-compile mixtral.args                      Megatron or minimal-guide
+//   flags moe-compile mixtral.args -- --num-layers 4    ... with flags appended
 //   moe-compile --format=megatron -- --num-layers 2 --hidden-size 64 ...
 //
 // prints the forward graph (--emit=mlir) or the parameter and FLOP summary
@@ -26,7 +27,8 @@ namespace cl = llvm::cl;
 
 static cl::list<std::string>
     inputs(cl::Positional,
-           cl::desc("<model description> | -- <model flags...>"));
+           cl::desc("<model description> [-- <more model flags...>] | -- "
+                    "<model flags...>"));
 
 static cl::opt<std::string>
     formatOption("format",
@@ -36,10 +38,10 @@ static cl::opt<std::string>
                  cl::value_desc("name"));
 
 enum class Emit { MLIR };
-static cl::opt<Emit> emit("emit", cl::desc("What to print"),
-                          cl::values(clEnumValN(Emit::MLIR, "mlir",
-                                                "the forward graph")),
-                          cl::init(Emit::MLIR));
+static cl::opt<Emit>
+    emit("emit", cl::desc("What to print"),
+         cl::values(clEnumValN(Emit::MLIR, "mlir", "the forward graph")),
+         cl::init(Emit::MLIR));
 
 static cl::opt<bool>
     summary("summary",
@@ -92,20 +94,28 @@ static std::optional<ModelConfig> load(Diagnostics &diag) {
     for (const std::string &arg : inputs)
       flags.push_back(Token{arg, SourceLoc{}});
     if (format == InputFormat::NeMo || format == InputFormat::HF) {
-      diag.error(SourceLoc{}, "--format=" + formatOption +
-                                  " reads a file, not flags");
+      diag.error(SourceLoc{},
+                 "--format=" + formatOption + " reads a file, not flags");
       return std::nullopt;
     }
   } else {
-    if (inputs.size() > 1) {
-      diag.error(SourceLoc{}, "expected one model description, got '" +
-                                  inputs[0] + "' and '" + inputs[1] + "'");
-      return std::nullopt;
-    }
     std::string path = inputs.front();
     origin = SourceLoc{path};
     if (!format)
       format = formatOfPath(path);
+    bool extraFlags = inputs.size() > 1;
+    if (extraFlags && !llvm::StringRef(inputs[1]).starts_with("--")) {
+      diag.error(SourceLoc{}, "expected one model description, got '" + path +
+                                  "' and '" + inputs[1] + "'");
+      return std::nullopt;
+    }
+    if (extraFlags &&
+        (format == InputFormat::NeMo || format == InputFormat::HF)) {
+      diag.error(SourceLoc{}, "flags after '--' extend an arguments file, "
+                              "not '" +
+                                  path + "'");
+      return std::nullopt;
+    }
     if (format == InputFormat::NeMo)
       return loadNemo(path, options, diag);
     if (format == InputFormat::HF)
@@ -114,6 +124,9 @@ static std::optional<ModelConfig> load(Diagnostics &diag) {
     if (!tokens)
       return std::nullopt;
     flags = std::move(*tokens);
+    // Flags after the file come later and so win, as on a command line.
+    for (size_t i = 1; i < inputs.size(); ++i)
+      flags.push_back(Token{inputs[i], SourceLoc{}});
   }
   if (!format)
     format = detectFlagFormat(flags, diag);

@@ -28,6 +28,10 @@ llvm::StringRef formatName(InputFormat format);
 /// minimal guide.
 std::optional<InputFormat> formatOfPath(llvm::StringRef path);
 
+/// Whether `flag` (with its leading dashes) is one of the format's flags.
+bool isMegatronFlag(llvm::StringRef flag);
+bool isMinimalFlag(llvm::StringRef flag);
+
 /// Tells the minimal guide's flags from Megatron's by the flags only one of
 /// them has; reports flags of both as an error.
 std::optional<InputFormat> detectFlagFormat(const std::vector<Token> &flags,
@@ -42,9 +46,8 @@ struct LoadOptions {
   void applyTo(ModelConfig &config, KeyOrigins &origins) const;
 };
 
-std::optional<ModelConfig> loadNemo(llvm::StringRef path,
-                                    const LoadOptions &options,
-                                    Diagnostics &diag);
+std::optional<ModelConfig>
+loadNemo(llvm::StringRef path, const LoadOptions &options, Diagnostics &diag);
 std::optional<ModelConfig> loadHuggingFace(llvm::StringRef path,
                                            const LoadOptions &options,
                                            Diagnostics &diag);

@@ -1,4 +1,5 @@
-//===- KeyTable.h - keys of a model description and what they set -*- C++ -*-===//
+//===- KeyTable.h - keys of a model description and what they set -*- C++
+//-*-===//
 //
 // Every format reduces its input to a list of entries (key, value, position)
 // and describes its vocabulary as a KeyTable: for each key, the field of
@@ -99,8 +100,10 @@ std::optional<std::vector<std::string>> toTextList(const ConfigEntry &entry,
                                                    Diagnostics &diag);
 
 // Key specs for the common shapes of a key.
-KeySpec intKey(std::string key, std::string field, int64_t ModelConfig::*member);
-KeySpec floatKey(std::string key, std::string field, double ModelConfig::*member);
+KeySpec intKey(std::string key, std::string field,
+               int64_t ModelConfig::*member);
+KeySpec floatKey(std::string key, std::string field,
+                 double ModelConfig::*member);
 /// A float that may be null (for example a capacity factor: null is dropless).
 KeySpec optionalFloatKey(std::string key, std::string field,
                          std::optional<double> ModelConfig::*member);
@@ -121,9 +124,8 @@ KeySpec enumKey(std::string key, std::string field, Enum ModelConfig::*member,
                 std::vector<std::pair<std::string, Enum>> names) {
   return customKey(
       std::move(key), std::move(field), Arity::One,
-      [member, names = std::move(names)](const ConfigEntry &entry,
-                                         ModelConfig &config,
-                                         Diagnostics &diag) {
+      [member, names = std::move(names)](
+          const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
         std::optional<std::string> text = toText(entry, diag);
         if (!text)
           return false;

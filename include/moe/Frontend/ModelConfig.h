@@ -1,4 +1,5 @@
-//===- ModelConfig.h - a parsed, format-independent model description -*- C++ -*-===//
+//===- ModelConfig.h - a parsed, format-independent model description -*- C++
+//-*-===//
 //
 // Every frontend (NeMo YAML, Megatron flags, the minimal pretraining guide's
 // flags, Hugging Face config.json) fills this one structure; the graph builder
@@ -114,7 +115,9 @@ struct ModelConfig {
   int64_t kvHeads() const {
     return numQueryGroups ? numQueryGroups : numAttentionHeads;
   }
-  int64_t ffnSize() const { return ffnHiddenSize ? ffnHiddenSize : 4 * hiddenSize; }
+  int64_t ffnSize() const {
+    return ffnHiddenSize ? ffnHiddenSize : 4 * hiddenSize;
+  }
   int64_t expertFfnSize() const {
     return moeFfnHiddenSize ? moeFfnHiddenSize : ffnSize();
   }

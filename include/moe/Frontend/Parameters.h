@@ -17,14 +17,14 @@
 namespace moe::frontend {
 
 enum class ParameterRole {
-  Embedding,         // token or position table (looked up, not multiplied)
-  Attention,         // q/k/v/o projections and their biases
-  Norm,              // norm weights and biases
-  DenseMLP,          // the MLP of a dense layer
-  Router,            // the gate of an MoE layer
-  Expert,            // stacked routed-expert weights, [E, out, in]
-  SharedExpert,      // an MoE layer's always-active expert and its gate
-  Head,              // the output projection (absent when tied)
+  Embedding,    // token or position table (looked up, not multiplied)
+  Attention,    // q/k/v/o projections and their biases
+  Norm,         // norm weights and biases
+  DenseMLP,     // the MLP of a dense layer
+  Router,       // the gate of an MoE layer
+  Expert,       // stacked routed-expert weights, [E, out, in]
+  SharedExpert, // an MoE layer's always-active expert and its gate
+  Head,         // the output projection (absent when tied)
 };
 
 struct ParameterInfo {
