@@ -18,9 +18,10 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Parses, verifies and prints the bundled MoE block.
+# Compiles the tiny example: its summary, then its forward graph.
 demo: build
-	$(BUILD)/bin/moe-opt examples/ir/moe_block.mlir
+	$(BUILD)/bin/moe-compile examples/tiny.yaml --summary
+	$(BUILD)/bin/moe-compile examples/tiny.yaml
 
 # lit prints its own summary, then ctest runs every test (each lit file and
 # each gtest) and prints the closing count.

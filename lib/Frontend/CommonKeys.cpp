@@ -75,37 +75,14 @@ KeySpec moe::frontend::decayStyleKey(std::string key) {
 }
 
 KeySpec moe::frontend::dropoutKey(std::string key) {
-  return customKey(
-      std::move(key), "", Arity::One,
-      [](const ConfigEntry &entry, ModelConfig &, Diagnostics &diag) {
-        std::optional<double> value = toFloat(entry, diag);
-        if (!value)
-          return false;
-        if (*value == 0.0)
-          return true;
-        diag.error(entry.value.loc,
-                   "'" + entry.key + "' is " + entry.value.text +
-                       ", but dropout is not supported; set it "
-                       "to 0");
-        return false;
-      });
+  return requiredValueKey(std::move(key), 0.0,
+                          "dropout is not supported; set it to 0");
 }
 
 KeySpec moe::frontend::rotaryPercentKey(std::string key) {
-  return customKey(
-      std::move(key), "", Arity::One,
-      [](const ConfigEntry &entry, ModelConfig &, Diagnostics &diag) {
-        std::optional<double> value = toFloat(entry, diag);
-        if (!value)
-          return false;
-        if (*value == 1.0)
-          return true;
-        diag.error(entry.value.loc,
-                   "'" + entry.key + "' is " + entry.value.text +
-                       ", but only rotary embeddings over every "
-                       "channel (1.0) are supported");
-        return false;
-      });
+  return requiredValueKey(std::move(key), 1.0,
+                          "only rotary embeddings over every channel (1.0) "
+                          "are supported");
 }
 
 bool moe::frontend::resolveVocabulary(ModelConfig &config,
@@ -131,23 +108,36 @@ bool moe::frontend::resolveVocabulary(ModelConfig &config,
   return false;
 }
 
-static KeySpec recordKey(std::string key, std::optional<ConfigEntry> &slot) {
-  return customKey(
-      std::move(key), "moe_layers", Arity::One,
-      [&slot](const ConfigEntry &entry, ModelConfig &, Diagnostics &) {
-        slot = entry;
-        return true;
-      });
+bool moe::frontend::resolveTop1Softmax(ModelConfig &config,
+                                       const KeyOrigins &origins,
+                                       const SourceLoc &origin,
+                                       std::optional<llvm::StringRef> switchKey,
+                                       Diagnostics &diag) {
+  if (config.numExperts == 0 || config.topK != 1 ||
+      config.router != Router::TopK || config.routerPreSoftmax)
+    return true;
+  auto it = origins.find("topk");
+  SourceLoc where = it != origins.end() ? it->second.loc : origin;
+  if (switchKey) {
+    diag.error(where, "top-1 routing needs '" + *switchKey +
+                          "' (Switch): with the softmax after top-k every "
+                          "weight is 1 and the router gets no gradient");
+    return false;
+  }
+  config.routerPreSoftmax = true;
+  diag.note(where, "top-1 routing uses the softmax over all experts (Switch) "
+                   "so that the router gets a gradient");
+  return true;
 }
 
 KeySpec PlacementKeys::freqKey(std::string key) {
-  return recordKey(std::move(key), freq);
+  return recordKey(std::move(key), "moe_layers", freq);
 }
 KeySpec PlacementKeys::layoutKey(std::string key) {
-  return recordKey(std::move(key), layout);
+  return recordKey(std::move(key), "moe_layers", layout);
 }
 KeySpec PlacementKeys::numSparseKey(std::string key) {
-  return recordKey(std::move(key), numSparse);
+  return recordKey(std::move(key), "moe_layers", numSparse);
 }
 
 bool PlacementKeys::resolve(ModelConfig &config, KeyOrigins &origins,

@@ -36,6 +36,15 @@ bool resolveVocabulary(ModelConfig &config, llvm::StringRef vocabKey,
                        llvm::StringRef tokenizerKey, const SourceLoc &origin,
                        Diagnostics &diag);
 
+/// Top-1 routing with the softmax after top-k gives every token weight 1 and
+/// the router no gradient. Megatron's formats refuse it: `switchKey` names the
+/// key that selects the softmax over all experts (Switch). Without one, the
+/// routing switches to that softmax with a note.
+bool resolveTop1Softmax(ModelConfig &config, const KeyOrigins &origins,
+                        const SourceLoc &origin,
+                        std::optional<llvm::StringRef> switchKey,
+                        Diagnostics &diag);
+
 /// Where the MoE layers go, as Megatron-style keys give it: a frequency (an
 /// integer n: every n-th layer from 0) or an explicit pattern, or a
 /// Flaxformer layout with a number of sparse layers.

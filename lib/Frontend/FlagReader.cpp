@@ -8,13 +8,10 @@ using namespace moe::frontend;
 
 std::optional<std::vector<Token>>
 moe::frontend::readArgsFile(llvm::StringRef path, Diagnostics &diag) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buffer) {
-    diag.error(SourceLoc{path.str()},
-               "cannot read the file: " + buffer.getError().message());
+  std::unique_ptr<llvm::MemoryBuffer> buffer = readFile(path, diag);
+  if (!buffer)
     return std::nullopt;
-  }
-  llvm::StringRef text = (*buffer)->getBuffer();
+  llvm::StringRef text = buffer->getBuffer();
   std::vector<Token> tokens;
   unsigned line = 1, column = 1;
   std::optional<Token> current;

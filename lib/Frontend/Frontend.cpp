@@ -18,20 +18,6 @@ moe::frontend::parseFormatName(llvm::StringRef name) {
       .Default(std::nullopt);
 }
 
-llvm::StringRef moe::frontend::formatName(InputFormat format) {
-  switch (format) {
-  case InputFormat::NeMo:
-    return "nemo";
-  case InputFormat::Megatron:
-    return "megatron";
-  case InputFormat::Minimal:
-    return "minimal";
-  case InputFormat::HF:
-    return "hf";
-  }
-  return "";
-}
-
 std::optional<InputFormat> moe::frontend::formatOfPath(llvm::StringRef path) {
   llvm::StringRef extension = llvm::sys::path::extension(path);
   if (extension == ".yaml" || extension == ".yml")

@@ -36,15 +36,6 @@ struct HFState {
   int64_t intermediateSize = 0;
 };
 
-KeySpec recordKey(std::string key, std::optional<ConfigEntry> &slot) {
-  return customKey(
-      std::move(key), "", Arity::One,
-      [&slot](const ConfigEntry &entry, ModelConfig &, Diagnostics &) {
-        slot = entry;
-        return true;
-      });
-}
-
 KeySpec stateIntKey(std::string key, std::string field, int64_t &slot) {
   return customKey(
       std::move(key), std::move(field), Arity::One,
@@ -60,7 +51,7 @@ KeySpec stateIntKey(std::string key, std::string field, int64_t &slot) {
 
 KeyTable hfTable(HFState &state) {
   std::vector<KeySpec> specs = {
-      recordKey("model_type", state.modelType),
+      recordKey("model_type", "", state.modelType),
       ignoredKey("architectures"),
       intKey("hidden_size", "hidden_size", &ModelConfig::hiddenSize),
       stateIntKey("intermediate_size", "ffn_hidden_size",
@@ -70,30 +61,21 @@ KeyTable hfTable(HFState &state) {
              &ModelConfig::numAttentionHeads),
       intKey("num_key_value_heads", "num_query_groups",
              &ModelConfig::numQueryGroups),
-      customKey(
-          "head_dim", "kv_channels", Arity::One,
-          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
-            if (entry.value.kind == RawValue::Kind::Null)
-              return true;
-            std::optional<int64_t> value = toInt(entry, diag);
-            if (value)
-              config.kvChannels = *value;
-            return value.has_value();
-          }),
+      nullableIntKey("head_dim", "kv_channels", &ModelConfig::kvChannels),
       intKey("max_position_embeddings", "max_position_embeddings",
              &ModelConfig::maxPositionEmbeddings),
       intKey("vocab_size", "vocab_size", &ModelConfig::vocabSize),
       floatKey("rms_norm_eps", "norm_epsilon", &ModelConfig::normEpsilon),
       floatKey("rope_theta", "rotary_base", &ModelConfig::rotaryBase),
-      recordKey("rope_scaling", state.ropeScaling),
+      recordKey("rope_scaling", "", state.ropeScaling),
       boolKey("tie_word_embeddings", "tie_embeddings",
               &ModelConfig::tieEmbeddings),
       floatKey("initializer_range", "init_method_std",
                &ModelConfig::initMethodStd),
-      recordKey("hidden_act", state.hiddenAct),
+      recordKey("hidden_act", "", state.hiddenAct),
       boolKey("attention_bias", "add_qkv_bias", &ModelConfig::addQKVBias),
       dropoutKey("attention_dropout"),
-      recordKey("sliding_window", state.slidingWindow),
+      recordKey("sliding_window", "", state.slidingWindow),
       ignoredKey("use_sliding_window"),
       ignoredKey("max_window_layers"),
 
@@ -130,7 +112,7 @@ KeyTable hfTable(HFState &state) {
             }
             return true;
           }),
-      recordKey("norm_topk_prob", state.normTopkProb),
+      recordKey("norm_topk_prob", "", state.normTopkProb),
 
       // DeepSeek-MoE.
       intKey("n_routed_experts", "num_experts", &ModelConfig::numExperts),
@@ -138,18 +120,18 @@ KeyTable hfTable(HFState &state) {
                   state.sharedExperts),
       stateIntKey("first_k_dense_replace", "moe_layers", state.firstKDense),
       stateIntKey("moe_layer_freq", "moe_layers", state.moeLayerFreq),
-      recordKey("scoring_func", state.scoringFunc),
-      recordKey("topk_method", state.topkMethod),
+      recordKey("scoring_func", "", state.scoringFunc),
+      recordKey("topk_method", "", state.topkMethod),
       floatKey("aux_loss_alpha", "aux_loss_coeff", &ModelConfig::auxLossCoeff),
-      recordKey("seq_aux", state.seqAux),
-      recordKey("routed_scaling_factor", state.routedScaling),
+      recordKey("seq_aux", "", state.seqAux),
+      recordKey("routed_scaling_factor", "", state.routedScaling),
       ignoredKey("ep_size"),
       ignoredKey("pretraining_tp"),
-      recordKey("kv_lora_rank", state.mla),
-      recordKey("q_lora_rank", state.mla),
-      recordKey("qk_rope_head_dim", state.mla),
-      recordKey("qk_nope_head_dim", state.mla),
-      recordKey("v_head_dim", state.mla),
+      recordKey("kv_lora_rank", "", state.mla),
+      recordKey("q_lora_rank", "", state.mla),
+      recordKey("qk_rope_head_dim", "", state.mla),
+      recordKey("qk_nope_head_dim", "", state.mla),
+      recordKey("v_head_dim", "", state.mla),
 
       // Inference and bookkeeping keys.
       ignoredKey("bos_token_id"),
@@ -224,8 +206,6 @@ bool finishHF(ModelConfig &config, HFState &state, KeyOrigins &origins,
     return false;
   }
 
-  config.format = "hf";
-  config.name = type.str();
   config.normalization = Normalization::RMSNorm;
   config.activation = Activation::SwiGLU;
   config.positionEmbedding = PositionEmbedding::RoPE;
@@ -256,12 +236,7 @@ bool finishHF(ModelConfig &config, HFState &state, KeyOrigins &origins,
   // Renormalised top-k weights are the softmax after top-k.
   bool renormalise = type == "mixtral" || isTrue(state.normTopkProb);
   config.routerPreSoftmax = !renormalise;
-  if (config.topK == 1 && !config.routerPreSoftmax) {
-    config.routerPreSoftmax = true;
-    diag.note(origins.count("topk") ? origins["topk"].loc : origin,
-              "top-1 routing uses the softmax over all experts (Switch) so "
-              "that the router gets a gradient");
-  }
+  resolveTop1Softmax(config, origins, origin, std::nullopt, diag);
   if (isTrue(state.seqAux))
     config.loadBalancing = LoadBalancing::SeqAuxLoss;
   if (type == "qwen2_moe") {

@@ -115,13 +115,10 @@ void flatten(const json::Object &object, const std::string &prefix,
 
 std::optional<std::vector<ConfigEntry>>
 moe::frontend::readJson(llvm::StringRef path, Diagnostics &diag) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buffer) {
-    diag.error(SourceLoc{path.str()},
-               "cannot read the file: " + buffer.getError().message());
+  std::unique_ptr<llvm::MemoryBuffer> buffer = readFile(path, diag);
+  if (!buffer)
     return std::nullopt;
-  }
-  llvm::StringRef text = (*buffer)->getBuffer();
+  llvm::StringRef text = buffer->getBuffer();
   llvm::Expected<json::Value> parsed = json::parse(text);
   if (!parsed) {
     // llvm::json reports "[line:column, byte=N]: message".

@@ -249,6 +249,70 @@ KeySpec moe::frontend::flagKey(std::string key, std::string field,
       });
 }
 
+KeySpec moe::frontend::nullableIntKey(std::string key, std::string field,
+                                      int64_t ModelConfig::*member) {
+  return customKey(std::move(key), std::move(field), Arity::One,
+                   [member](const ConfigEntry &entry, ModelConfig &config,
+                            Diagnostics &diag) {
+                     if (entry.value.kind == RawValue::Kind::Null)
+                       return true;
+                     std::optional<int64_t> value = toInt(entry, diag);
+                     if (value)
+                       config.*member = *value;
+                     return value.has_value();
+                   });
+}
+
+KeySpec
+moe::frontend::pathListKey(std::string key, std::string field,
+                           std::vector<std::string> ModelConfig::*member,
+                           Arity arity) {
+  return customKey(std::move(key), std::move(field), arity,
+                   [member](const ConfigEntry &entry, ModelConfig &config,
+                            Diagnostics &diag) {
+                     auto paths = toTextList(entry, diag);
+                     if (paths)
+                       config.*member = *paths;
+                     return paths.has_value();
+                   });
+}
+
+KeySpec moe::frontend::requiredValueKey(std::string key, double required,
+                                        std::string why) {
+  return customKey(
+      std::move(key), "", Arity::One,
+      [required, why = std::move(why)](const ConfigEntry &entry, ModelConfig &,
+                                       Diagnostics &diag) {
+        std::optional<double> value = toFloat(entry, diag);
+        if (!value)
+          return false;
+        if (*value == required)
+          return true;
+        diag.error(entry.value.loc, "'" + entry.key + "' is " +
+                                        entry.value.text + ", but " + why);
+        return false;
+      });
+}
+
+KeySpec moe::frontend::recordKey(std::string key, std::string field,
+                                 std::optional<ConfigEntry> &slot) {
+  return customKey(
+      std::move(key), std::move(field), Arity::One,
+      [&slot](const ConfigEntry &entry, ModelConfig &, Diagnostics &) {
+        slot = entry;
+        return true;
+      });
+}
+
+KeySpec moe::frontend::stateFlagKey(std::string key, std::string field,
+                                    bool &slot) {
+  return customKey(std::move(key), std::move(field), Arity::None,
+                   [&slot](const ConfigEntry &, ModelConfig &, Diagnostics &) {
+                     slot = true;
+                     return true;
+                   });
+}
+
 KeySpec moe::frontend::ignoredKey(std::string key, Arity arity) {
   return customKey(
       std::move(key), "", arity,

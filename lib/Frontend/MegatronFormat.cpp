@@ -32,11 +32,7 @@ KeyTable megatronTable(MegatronState &state) {
              &ModelConfig::ffnHiddenSize),
       intKey("--num-attention-heads", "num_attention_heads",
              &ModelConfig::numAttentionHeads),
-      customKey("--group-query-attention", "", Arity::None,
-                [&state](const ConfigEntry &, ModelConfig &, Diagnostics &) {
-                  state.groupQueryAttention = true;
-                  return true;
-                }),
+      stateFlagKey("--group-query-attention", "", state.groupQueryAttention),
       customKey(
           "--num-query-groups", "num_query_groups", Arity::One,
           [&state](const ConfigEntry &entry, ModelConfig &, Diagnostics &diag) {
@@ -54,17 +50,9 @@ KeyTable megatronTable(MegatronState &state) {
              &ModelConfig::makeVocabSizeDivisibleBy),
       normalizationKey("--normalization"),
       floatKey("--norm-epsilon", "norm_epsilon", &ModelConfig::normEpsilon),
-      customKey("--swiglu", "activation", Arity::None,
-                [&state](const ConfigEntry &, ModelConfig &, Diagnostics &) {
-                  state.swiglu = true;
-                  return true;
-                }),
+      stateFlagKey("--swiglu", "activation", state.swiglu),
       positionEmbeddingKey("--position-embedding-type"),
-      customKey("--no-position-embedding", "", Arity::None,
-                [&state](const ConfigEntry &, ModelConfig &, Diagnostics &) {
-                  state.noPositionEmbedding = true;
-                  return true;
-                }),
+      stateFlagKey("--no-position-embedding", "", state.noPositionEmbedding),
       floatKey("--rotary-base", "rotary_base", &ModelConfig::rotaryBase),
       rotaryPercentKey("--rotary-percent"),
       flagKey("--untie-embeddings-and-output-weights", "tie_embeddings",
@@ -137,30 +125,15 @@ KeyTable megatronTable(MegatronState &state) {
       floatKey("--adam-eps", "adam_eps", &ModelConfig::adamEps),
       floatKey("--clip-grad", "clip_grad", &ModelConfig::clipGrad),
       intKey("--seed", "seed", &ModelConfig::seed),
-      customKey("--bf16", "precision", Arity::None,
-                [&state](const ConfigEntry &, ModelConfig &, Diagnostics &) {
-                  state.bf16 = true;
-                  return true;
-                }),
-      customKey("--fp16", "precision", Arity::None,
-                [&state](const ConfigEntry &, ModelConfig &, Diagnostics &) {
-                  state.fp16 = true;
-                  return true;
-                }),
+      stateFlagKey("--bf16", "precision", state.bf16),
+      stateFlagKey("--fp16", "precision", state.fp16),
       intKey("--tensor-model-parallel-size", "tensor_parallel_size",
              &ModelConfig::tensorParallelSize),
       intKey("--pipeline-model-parallel-size", "pipeline_parallel_size",
              &ModelConfig::pipelineParallelSize),
 
       // Data, logging and checkpoints.
-      customKey(
-          "--data-path", "data_path", Arity::Many,
-          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
-            auto paths = toTextList(entry, diag);
-            if (paths)
-              config.dataPath = *paths;
-            return paths.has_value();
-          }),
+      pathListKey("--data-path", "data_path", &ModelConfig::dataPath),
       textKey("--split", "split", &ModelConfig::split),
       textKey("--tokenizer-type", "tokenizer_type",
               &ModelConfig::tokenizerType),
@@ -227,17 +200,9 @@ bool finishMegatron(ModelConfig &config, const MegatronState &state,
         static_cast<int64_t>(*state.warmupFraction * config.lrDecayIters);
   if (!state.placement.resolve(config, origins, diag))
     return false;
-  // Megatron refuses top-1 routing with the softmax after top-k: every weight
-  // would be 1 and the router would get no gradient.
-  if (config.numExperts > 0 && config.topK == 1 &&
-      config.router == Router::TopK && !config.routerPreSoftmax) {
-    auto it = origins.find("topk");
-    diag.error(it != origins.end() ? it->second.loc : origin,
-               "top-1 routing needs '--moe-router-pre-softmax' (Switch): with "
-               "the softmax after top-k every weight is 1 and the router gets "
-               "no gradient");
+  if (!resolveTop1Softmax(config, origins, origin, "--moe-router-pre-softmax",
+                          diag))
     return false;
-  }
   return resolveVocabulary(config, "--vocab-size", "--tokenizer-type", origin,
                            diag);
 }
@@ -260,7 +225,6 @@ moe::frontend::loadMegatron(const std::vector<Token> &flags,
   if (!entries)
     return std::nullopt;
   ModelConfig config;
-  config.format = "megatron";
   config.makeVocabSizeDivisibleBy = 128;
   KeyOrigins origins;
   if (!table.apply(*entries, config, origins, diag))

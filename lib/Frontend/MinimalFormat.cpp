@@ -94,14 +94,7 @@ KeyTable minimalTable(MinimalState &state) {
       floatKey("--weight-decay", "weight_decay", &ModelConfig::weightDecay),
       floatKey("--grad-clip", "clip_grad", &ModelConfig::clipGrad),
       intKey("--seed", "seed", &ModelConfig::seed),
-      customKey(
-          "--data-path", "data_path", Arity::Many,
-          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
-            auto paths = toTextList(entry, diag);
-            if (paths)
-              config.dataPath = *paths;
-            return paths.has_value();
-          }),
+      pathListKey("--data-path", "data_path", &ModelConfig::dataPath),
       intKey("--log-interval", "log_interval", &ModelConfig::logInterval),
       intKey("--eval-interval", "eval_interval", &ModelConfig::evalInterval),
       intKey("--eval-iters", "eval_iters", &ModelConfig::evalIters),
@@ -114,7 +107,6 @@ KeyTable minimalTable(MinimalState &state) {
 /// The guide's defaults, before any flag.
 ModelConfig minimalDefaults() {
   ModelConfig config;
-  config.format = "minimal";
   config.addBiasLinear = false;
   config.vocabSize = 32000;
   config.hiddenSize = 768;
@@ -169,14 +161,8 @@ moe::frontend::loadMinimal(const std::vector<Token> &flags,
   if (config.numLayers > 0)
     config.moeLayers =
         minimalLayerInterval(config.numLayers, state.layerInterval);
-  // The guide's router normalises over the top-k logits; with one expert that
-  // weight is always 1, so top-1 takes the full softmax (Switch) instead.
-  if (config.topK == 1 && config.numExperts > 0) {
-    config.routerPreSoftmax = true;
-    diag.note(origins.count("topk") ? origins["topk"].loc : origin,
-              "top-1 routing uses the softmax over all experts (Switch) so "
-              "that the router gets a gradient");
-  }
+  // The guide's router normalises over the top-k logits.
+  resolveTop1Softmax(config, origins, origin, std::nullopt, diag);
   if (!validateConfig(config, table, origins, origin, diag))
     return std::nullopt;
   return config;

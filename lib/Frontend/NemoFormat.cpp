@@ -23,16 +23,6 @@ struct NemoState {
   PlacementKeys placement;
 };
 
-KeySpec recordKey(std::string key, std::string field,
-                  std::optional<ConfigEntry> &slot) {
-  return customKey(
-      std::move(key), std::move(field), Arity::One,
-      [&slot](const ConfigEntry &entry, ModelConfig &, Diagnostics &) {
-        slot = entry;
-        return true;
-      });
-}
-
 KeyTable nemoTable(NemoState &state) {
   std::vector<KeySpec> specs = {
       // Model shape.
@@ -42,16 +32,8 @@ KeyTable nemoTable(NemoState &state) {
              &ModelConfig::ffnHiddenSize),
       intKey("model.num_attention_heads", "num_attention_heads",
              &ModelConfig::numAttentionHeads),
-      customKey(
-          "model.num_query_groups", "num_query_groups", Arity::One,
-          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
-            if (entry.value.kind == RawValue::Kind::Null)
-              return true;
-            std::optional<int64_t> value = toInt(entry, diag);
-            if (value)
-              config.numQueryGroups = *value;
-            return value.has_value();
-          }),
+      nullableIntKey("model.num_query_groups", "num_query_groups",
+                     &ModelConfig::numQueryGroups),
       intKey("model.kv_channels", "kv_channels", &ModelConfig::kvChannels),
       intKey("model.encoder_seq_length", "seq_length", &ModelConfig::seqLength),
       intKey("model.max_position_embeddings", "max_position_embeddings",
@@ -88,16 +70,8 @@ KeyTable nemoTable(NemoState &state) {
              &ModelConfig::expertParallelSize),
 
       // Mixture of experts.
-      customKey(
-          "model.num_moe_experts", "num_experts", Arity::One,
-          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
-            if (entry.value.kind == RawValue::Kind::Null)
-              return true;
-            std::optional<int64_t> value = toInt(entry, diag);
-            if (value)
-              config.numExperts = *value;
-            return value.has_value();
-          }),
+      nullableIntKey("model.num_moe_experts", "num_experts",
+                     &ModelConfig::numExperts),
       intKey("model.moe_ffn_hidden_size", "moe_ffn_hidden_size",
              &ModelConfig::moeFfnHiddenSize),
       intKey("model.moe_router_topk", "topk", &ModelConfig::topK),
@@ -146,14 +120,8 @@ KeyTable nemoTable(NemoState &state) {
               &ModelConfig::tokenizerModel),
       intKey("model.tokenizer.vocab_size", "vocab_size",
              &ModelConfig::vocabSize),
-      customKey(
-          "model.data.data_prefix", "data_path", Arity::Many,
-          [](const ConfigEntry &entry, ModelConfig &config, Diagnostics &diag) {
-            auto paths = toTextList(entry, diag);
-            if (paths)
-              config.dataPath = *paths;
-            return paths.has_value();
-          }),
+      pathListKey("model.data.data_prefix", "data_path",
+                  &ModelConfig::dataPath),
       textKey("model.data.splits_string", "split", &ModelConfig::split),
       intKey("model.data.seq_length", "seq_length", &ModelConfig::seqLength),
       ignoredKey("model.data.num_workers"),
@@ -280,15 +248,9 @@ bool finishNemo(ModelConfig &config, const NemoState &state,
     config.lrDecayIters = config.trainIters;
   if (!state.placement.resolve(config, origins, diag))
     return false;
-  if (config.numExperts > 0 && config.topK == 1 &&
-      config.router == Router::TopK && !config.routerPreSoftmax) {
-    auto it = origins.find("topk");
-    diag.error(it != origins.end() ? it->second.loc : origin,
-               "top-1 routing needs 'model.moe_router_pre_softmax: true' "
-               "(Switch): with the softmax after top-k every weight is 1 and "
-               "the router gets no gradient");
+  if (!resolveTop1Softmax(config, origins, origin,
+                          "model.moe_router_pre_softmax: true", diag))
     return false;
-  }
   return resolveVocabulary(config, "model.tokenizer.vocab_size",
                            "model.tokenizer.library", origin, diag);
 }
@@ -308,7 +270,6 @@ std::optional<ModelConfig> moe::frontend::loadNemo(llvm::StringRef path,
   NemoState state;
   KeyTable table = nemoTable(state);
   ModelConfig config;
-  config.format = "nemo";
   config.makeVocabSizeDivisibleBy = 128;
   KeyOrigins origins;
   SourceLoc origin{path.str()};

@@ -227,14 +227,11 @@ private:
 
 std::optional<std::vector<ConfigEntry>>
 moe::frontend::readYaml(llvm::StringRef path, Diagnostics &diag) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buffer) {
-    diag.error(SourceLoc{path.str()},
-               "cannot read the file: " + buffer.getError().message());
+  std::unique_ptr<llvm::MemoryBuffer> buffer = readFile(path, diag);
+  if (!buffer)
     return std::nullopt;
-  }
   llvm::SourceMgr sm;
-  unsigned id = sm.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  unsigned id = sm.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   struct HandlerContext {
     Diagnostics &diag;
     std::string path;

@@ -21,7 +21,6 @@ namespace moe::frontend {
 enum class InputFormat { NeMo, Megatron, Minimal, HF };
 
 std::optional<InputFormat> parseFormatName(llvm::StringRef name);
-llvm::StringRef formatName(InputFormat format);
 
 /// The format a file's name suggests: .yaml/.yml is NeMo, .json is Hugging
 /// Face, anything else an arguments file whose flags tell Megatron from the

@@ -113,6 +113,22 @@ KeySpec textKey(std::string key, std::string field,
 /// A flag without argument that stores `value` (argparse's store_true/false).
 KeySpec flagKey(std::string key, std::string field, bool ModelConfig::*member,
                 bool value);
+/// An integer that may be null, which keeps the default (NeMo and Hugging
+/// Face write null for "not set").
+KeySpec nullableIntKey(std::string key, std::string field,
+                       int64_t ModelConfig::*member);
+/// A list of paths (or a single one).
+KeySpec pathListKey(std::string key, std::string field,
+                    std::vector<std::string> ModelConfig::*member,
+                    Arity arity = Arity::Many);
+/// A key whose only supported value is `required`; any other value is an
+/// error that says "'<key>' is <value>, but <why>".
+KeySpec requiredValueKey(std::string key, double required, std::string why);
+/// Keeps the entry for a format to interpret once every key is read.
+KeySpec recordKey(std::string key, std::string field,
+                  std::optional<ConfigEntry> &slot);
+/// A flag without argument that sets `slot`, a format's own state.
+KeySpec stateFlagKey(std::string key, std::string field, bool &slot);
 /// A key that is understood but does not change the compiled model.
 KeySpec ignoredKey(std::string key, Arity arity = Arity::One);
 KeySpec customKey(std::string key, std::string field, Arity arity,

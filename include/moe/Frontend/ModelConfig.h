@@ -28,10 +28,6 @@ enum class LRDecay { Constant, Linear, Cosine };
 enum class Precision { FP32, BF16, FP16 };
 
 struct ModelConfig {
-  // Which description it came from, e.g. "nemo", for messages and the summary.
-  std::string format;
-  std::string name;
-
   // Transformer.
   int64_t numLayers = 0;
   int64_t hiddenSize = 0;

@@ -12,7 +12,15 @@
 
 #include "moe/Frontend/KeyTable.h"
 
+namespace llvm {
+class MemoryBuffer;
+} // namespace llvm
+
 namespace moe::frontend {
+
+/// Reads a whole file, or reports why it cannot be read and returns null.
+std::unique_ptr<llvm::MemoryBuffer> readFile(llvm::StringRef path,
+                                             Diagnostics &diag);
 
 /// Reads a YAML file; nested mappings flatten to dotted keys
 /// ("model.optim.lr"), and OmegaConf interpolations `${model.x}` and
