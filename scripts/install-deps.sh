@@ -7,6 +7,8 @@ packages=(
   cmake ninja-build ccache g++ make python3
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   libgtest-dev clang-format-19
+  libflatbuffers-dev flatbuffers-compiler
+  libopenblas-openmp-dev libopenblas0-openmp
 )
 
 missing=()

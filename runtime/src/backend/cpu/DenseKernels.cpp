@@ -1,0 +1,403 @@
+//===- DenseKernels.cpp - CPU kernels of the nn dialect -------------------===//
+
+#include "DenseKernels.h"
+#include "KernelSupport.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace moert::cpu {
+
+namespace {
+
+int64_t rows(const TensorInfo &t) { return t.shape[0]; }
+int64_t cols(const TensorInfo &t) { return t.shape[1]; }
+
+//===----------------------------------------------------------------------===//
+// nn.embedding
+//===----------------------------------------------------------------------===//
+
+Status checkEmbedding(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "ids", DType::I32, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "table", DType::F32, 2));
+  return c.shape(c.out(0), "output", {c.in(0).shape[0], cols(c.in(1))});
+}
+
+Status runEmbedding(const KernelArgs &a) {
+  const int32_t *ids = a.in<int32_t>(0);
+  const float *table = a.in<float>(1);
+  float *out = a.out<float>(0);
+  int64_t tokens = a.input(0).shape[0], vocab = rows(a.input(1)),
+          width = cols(a.input(1));
+  for (int64_t t = 0; t < tokens; ++t) {
+    if (ids[t] < 0 || ids[t] >= vocab)
+      return Status::error("token id " + std::to_string(ids[t]) +
+                           " at position " + std::to_string(t) +
+                           " is outside the table of " + std::to_string(vocab) +
+                           " rows (" + a.input(1).name + ")");
+    std::copy_n(table + ids[t] * width, width, out + t * width);
+  }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// nn.linear
+//===----------------------------------------------------------------------===//
+
+Status checkLinear(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(2, 1, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "input", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "weight", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(
+      c.shape(c.in(1), "weight", {rows(c.in(1)), cols(c.in(0))}));
+  if (c.hasInput(2))
+    MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "bias", {rows(c.in(1))}));
+  return c.shape(c.out(0), "output", {rows(c.in(0)), rows(c.in(1))});
+}
+
+Status runLinear(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), in = cols(a.input(0)),
+          out = rows(a.input(1));
+  float *y = a.out<float>(0);
+  matmulTransB(a.in<float>(0), a.in<float>(1), y, tokens, out, in, in, in, out);
+  if (const float *bias = a.in<float>(2)) {
+#pragma omp parallel for
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t o = 0; o < out; ++o)
+        y[t * out + o] += bias[o];
+  }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// nn.rmsnorm, nn.layernorm
+//===----------------------------------------------------------------------===//
+
+Status checkNorm(const Plan &plan, const OpInfo &op, size_t params) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(1 + params, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "input", DType::F32, 2));
+  for (size_t i = 1; i <= params; ++i)
+    MOERT_RETURN_IF_ERROR(c.shape(c.in(i), "weight", {cols(c.in(0))}));
+  MOERT_RETURN_IF_ERROR(c.floatAttr("eps"));
+  return c.shape(c.out(0), "output", c.in(0).shape);
+}
+
+Status checkRMSNorm(const Plan &plan, const OpInfo &op) {
+  return checkNorm(plan, op, 1);
+}
+Status checkLayerNorm(const Plan &plan, const OpInfo &op) {
+  return checkNorm(plan, op, 2);
+}
+
+Status runRMSNorm(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), width = cols(a.input(0));
+  const float *x = a.in<float>(0), *w = a.in<float>(1);
+  float *y = a.out<float>(0);
+  float eps = static_cast<float>(a.floatAttr("eps"));
+#pragma omp parallel for
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float *row = x + t * width;
+    float sum = 0.0f;
+    for (int64_t h = 0; h < width; ++h)
+      sum += row[h] * row[h];
+    float scale = 1.0f / std::sqrt(sum / width + eps);
+    for (int64_t h = 0; h < width; ++h)
+      y[t * width + h] = row[h] * scale * w[h];
+  }
+  return Status();
+}
+
+Status runLayerNorm(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), width = cols(a.input(0));
+  const float *x = a.in<float>(0), *w = a.in<float>(1), *b = a.in<float>(2);
+  float *y = a.out<float>(0);
+  float eps = static_cast<float>(a.floatAttr("eps"));
+#pragma omp parallel for
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float *row = x + t * width;
+    float mean = 0.0f;
+    for (int64_t h = 0; h < width; ++h)
+      mean += row[h];
+    mean /= width;
+    float var = 0.0f;
+    for (int64_t h = 0; h < width; ++h)
+      var += (row[h] - mean) * (row[h] - mean);
+    float scale = 1.0f / std::sqrt(var / width + eps);
+    for (int64_t h = 0; h < width; ++h)
+      y[t * width + h] = (row[h] - mean) * scale * w[h] + b[h];
+  }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// nn.rope
+//===----------------------------------------------------------------------===//
+
+Status checkRoPE(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "input", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.intAttr("head_dim", 2));
+  MOERT_RETURN_IF_ERROR(c.intAttr("seq_length", 1));
+  MOERT_RETURN_IF_ERROR(c.floatAttr("theta"));
+  int64_t headDim = op.intAttrs.at("head_dim"),
+          seq = op.intAttrs.at("seq_length");
+  if (headDim % 2 || cols(c.in(0)) % headDim || rows(c.in(0)) % seq)
+    return c.fail("head_dim and seq_length do not divide " +
+                  c.in(0).typeString());
+  return c.shape(c.out(0), "output", c.in(0).shape);
+}
+
+Status runRoPE(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), width = cols(a.input(0));
+  int64_t headDim = a.intAttr("head_dim"), half = headDim / 2;
+  int64_t batch = tokens / a.intAttr("seq_length");
+  double theta = a.floatAttr("theta");
+  const float *x = a.in<float>(0);
+  float *y = a.out<float>(0);
+  // Inverse frequencies in fp32, as Hugging Face computes them.
+  std::vector<float> inverse(half);
+  for (int64_t i = 0; i < half; ++i)
+    inverse[i] = static_cast<float>(
+        1.0 / std::pow(theta, static_cast<double>(2 * i) / headDim));
+#pragma omp parallel for
+  for (int64_t t = 0; t < tokens; ++t) {
+    float position = static_cast<float>(t / batch);
+    for (int64_t h = 0; h < width / headDim; ++h) {
+      const float *in = x + t * width + h * headDim;
+      float *out = y + t * width + h * headDim;
+      for (int64_t i = 0; i < half; ++i) {
+        float angle = position * inverse[i];
+        float cos = std::cos(angle), sin = std::sin(angle);
+        out[i] = in[i] * cos - in[i + half] * sin;
+        out[i + half] = in[i + half] * cos + in[i] * sin;
+      }
+    }
+  }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// nn.attention
+//===----------------------------------------------------------------------===//
+
+Status checkAttention(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "query", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "key", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "value", c.in(1).shape));
+  MOERT_RETURN_IF_ERROR(c.intAttr("num_heads", 1));
+  MOERT_RETURN_IF_ERROR(c.intAttr("num_kv_heads", 1));
+  MOERT_RETURN_IF_ERROR(c.intAttr("seq_length", 1));
+  int64_t heads = op.intAttrs.at("num_heads"),
+          kvHeads = op.intAttrs.at("num_kv_heads"),
+          seq = op.intAttrs.at("seq_length");
+  const TensorInfo &q = c.in(0);
+  if (cols(q) % heads || heads % kvHeads || rows(q) % seq)
+    return c.fail("heads and seq_length do not divide " + q.typeString());
+  MOERT_RETURN_IF_ERROR(
+      c.shape(c.in(1), "key", {rows(q), kvHeads * (cols(q) / heads)}));
+  return c.shape(c.out(0), "output", q.shape);
+}
+
+Status runAttention(const KernelArgs &a) {
+  const TensorInfo &qInfo = a.input(0);
+  int64_t tokens = rows(qInfo), qWidth = cols(qInfo);
+  int64_t heads = a.intAttr("num_heads"), kvHeads = a.intAttr("num_kv_heads");
+  int64_t seq = a.intAttr("seq_length"), batch = tokens / seq;
+  int64_t headDim = qWidth / heads, kvWidth = kvHeads * headDim;
+  int64_t group = heads / kvHeads;
+  const float *q = a.in<float>(0), *k = a.in<float>(1), *v = a.in<float>(2);
+  float *out = a.out<float>(0);
+  float scale = 1.0f / std::sqrt(static_cast<float>(headDim));
+
+  // Token s of sequence b is row s * batch + b: a sequence's rows of one head
+  // form a strided matrix, so each (sequence, head) is two GEMMs.
+#pragma omp parallel for collapse(2)
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t h = 0; h < heads; ++h) {
+      std::vector<float> scores(seq * seq);
+      const float *qh = q + b * qWidth + h * headDim;
+      const float *kh = k + b * kvWidth + (h / group) * headDim;
+      const float *vh = v + b * kvWidth + (h / group) * headDim;
+      matmulTransB(qh, kh, scores.data(), seq, seq, headDim, batch * qWidth,
+                   batch * kvWidth, seq);
+      for (int64_t i = 0; i < seq; ++i) {
+        float *row = scores.data() + i * seq;
+        float max = -INFINITY;
+        for (int64_t j = 0; j <= i; ++j)
+          max = std::max(max, row[j] * scale);
+        float sum = 0.0f;
+        for (int64_t j = 0; j <= i; ++j) {
+          row[j] = std::exp(row[j] * scale - max);
+          sum += row[j];
+        }
+        for (int64_t j = 0; j <= i; ++j)
+          row[j] /= sum;
+        std::fill(row + i + 1, row + seq, 0.0f);
+      }
+      // out_h = P V: P [seq, seq] times V [seq, headDim] (not transposed).
+      float *oh = out + b * qWidth + h * headDim;
+      for (int64_t i = 0; i < seq; ++i) {
+        float *orow = oh + i * batch * qWidth;
+        std::fill(orow, orow + headDim, 0.0f);
+        const float *prow = scores.data() + i * seq;
+        for (int64_t j = 0; j <= i; ++j) {
+          const float *vrow = vh + j * batch * kvWidth;
+          for (int64_t d = 0; d < headDim; ++d)
+            orow[d] += prow[j] * vrow[d];
+        }
+      }
+    }
+  }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+Status checkSameShapeBinary(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
+  if (c.in(0).dtype != DType::F32)
+    return c.fail("expects f32 operands");
+  MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "rhs", c.in(0).shape));
+  return c.shape(c.out(0), "output", c.in(0).shape);
+}
+
+Status runAdd(const KernelArgs &a) {
+  int64_t n = a.input(0).numElements();
+  const float *x = a.in<float>(0), *y = a.in<float>(1);
+  float *out = a.out<float>(0);
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = x[i] + y[i];
+  return Status();
+}
+
+Status runSwiGLU(const KernelArgs &a) {
+  int64_t n = a.input(0).numElements();
+  const float *gate = a.in<float>(0), *up = a.in<float>(1);
+  float *out = a.out<float>(0);
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  return Status();
+}
+
+Status checkGeLU(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.intAttr("approximate", 0));
+  if (c.in(0).dtype != DType::F32)
+    return c.fail("expects an f32 operand");
+  return c.shape(c.out(0), "output", c.in(0).shape);
+}
+
+Status runGeLU(const KernelArgs &a) {
+  int64_t n = a.input(0).numElements();
+  bool tanhForm = a.intAttr("approximate") == 1;
+  const float *x = a.in<float>(0);
+  float *out = a.out<float>(0);
+  const float root2OverPi = std::sqrt(2.0f / static_cast<float>(M_PI));
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i) {
+    float v = x[i];
+    out[i] =
+        tanhForm
+            ? 0.5f * v *
+                  (1.0f + std::tanh(root2OverPi * (v + 0.044715f * v * v * v)))
+            : 0.5f * v * (1.0f + std::erf(v / std::sqrt(2.0f)));
+  }
+  return Status();
+}
+
+Status checkSigmoidGate(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "input", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "gate", {rows(c.in(0)), 1}));
+  return c.shape(c.out(0), "output", c.in(0).shape);
+}
+
+Status runSigmoidGate(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), width = cols(a.input(0));
+  const float *x = a.in<float>(0), *g = a.in<float>(1);
+  float *out = a.out<float>(0);
+#pragma omp parallel for
+  for (int64_t t = 0; t < tokens; ++t) {
+    float gate = 1.0f / (1.0f + std::exp(-g[t]));
+    for (int64_t h = 0; h < width; ++h)
+      out[t * width + h] = x[t * width + h] * gate;
+  }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// nn.cross_entropy
+//===----------------------------------------------------------------------===//
+
+Status checkCrossEntropy(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(2, 1, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "logits", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "labels", DType::I32, 1));
+  MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "labels", {rows(c.in(0))}));
+  if (c.hasInput(2))
+    MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "loss_mask", {rows(c.in(0))}));
+  return c.type(c.out(0), "loss", DType::F32, 0);
+}
+
+Status runCrossEntropy(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), vocab = cols(a.input(0));
+  const float *logits = a.in<float>(0);
+  const int32_t *labels = a.in<int32_t>(1);
+  const float *mask = a.in<float>(2);
+  double total = 0.0, weight = 0.0;
+  for (int64_t t = 0; t < tokens; ++t) {
+    if (labels[t] < 0 || labels[t] >= vocab)
+      return Status::error("label " + std::to_string(labels[t]) +
+                           " at position " + std::to_string(t) +
+                           " is outside the vocabulary of " +
+                           std::to_string(vocab));
+    float m = mask ? mask[t] : 1.0f;
+    if (m == 0.0f)
+      continue;
+    const float *row = logits + t * vocab;
+    float max = *std::max_element(row, row + vocab);
+    double sum = 0.0;
+    for (int64_t v = 0; v < vocab; ++v)
+      sum += std::exp(static_cast<double>(row[v] - max));
+    total += m * (std::log(sum) + max - row[labels[t]]);
+    weight += m;
+  }
+  *a.out<float>(0) = weight > 0 ? static_cast<float>(total / weight) : 0.0f;
+  return Status();
+}
+
+} // namespace
+
+std::vector<Kernel> denseKernels() {
+  return {
+      {"nn.embedding", checkEmbedding, runEmbedding},
+      {"nn.linear", checkLinear, runLinear},
+      {"nn.rmsnorm", checkRMSNorm, runRMSNorm},
+      {"nn.layernorm", checkLayerNorm, runLayerNorm},
+      {"nn.rope", checkRoPE, runRoPE},
+      {"nn.attention", checkAttention, runAttention},
+      {"nn.add", checkSameShapeBinary, runAdd},
+      {"nn.swiglu", checkSameShapeBinary, runSwiGLU},
+      {"nn.gelu", checkGeLU, runGeLU},
+      {"nn.sigmoid_gate", checkSigmoidGate, runSigmoidGate},
+      {"nn.cross_entropy", checkCrossEntropy, runCrossEntropy},
+  };
+}
+
+} // namespace moert::cpu

@@ -1,0 +1,21 @@
+//===- DenseKernels.h - kernel tables of the CPU backend --------*- C++ -*-===//
+
+#ifndef MOERT_SRC_BACKEND_CPU_DENSEKERNELS_H
+#define MOERT_SRC_BACKEND_CPU_DENSEKERNELS_H
+
+#include "moert/cpu/Kernels.h"
+
+#include <vector>
+
+namespace moert::cpu {
+
+/// Kernels of the nn dialect.
+std::vector<Kernel> denseKernels();
+/// Kernels of the moe dialect's router, routing and losses.
+std::vector<Kernel> routingKernels();
+/// Kernels of capacity, dispatch, grouped GEMMs and collectives.
+std::vector<Kernel> dispatchKernels();
+
+} // namespace moert::cpu
+
+#endif // MOERT_SRC_BACKEND_CPU_DENSEKERNELS_H

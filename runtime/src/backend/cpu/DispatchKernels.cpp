@@ -1,0 +1,363 @@
+//===- DispatchKernels.cpp - capacity, permutation and grouped GEMMs ------===//
+
+#include "DenseKernels.h"
+#include "KernelSupport.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+namespace moert::cpu {
+
+namespace {
+
+int64_t rows(const TensorInfo &t) { return t.shape[0]; }
+int64_t cols(const TensorInfo &t) { return t.shape[1]; }
+
+//===----------------------------------------------------------------------===//
+// moe.capacity
+//===----------------------------------------------------------------------===//
+
+Status checkCapacity(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 2));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "weights", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "indices", DType::I32, 2));
+  MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "indices", c.in(0).shape));
+  MOERT_RETURN_IF_ERROR(c.type(c.out(0), "keep", DType::I1, 2));
+  MOERT_RETURN_IF_ERROR(c.shape(c.out(0), "keep", c.in(0).shape));
+  MOERT_RETURN_IF_ERROR(c.type(c.out(1), "counts", DType::I32, 1));
+  MOERT_RETURN_IF_ERROR(c.intAttr("capacity", 0));
+  MOERT_RETURN_IF_ERROR(c.intAttr("policy", 0));
+  return c.intAttr("pad_to_capacity", 0);
+}
+
+Status runCapacity(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), k = cols(a.input(0));
+  int64_t experts = a.output(1).shape[0];
+  int64_t capacity = a.intAttr("capacity");
+  bool byProbs = a.intAttr("policy") == 0; // DropPolicy: probs = 0
+  const float *weights = a.in<float>(0);
+  const int32_t *indices = a.in<int32_t>(1);
+  uint8_t *keep = a.out<uint8_t>(0);
+  int32_t *counts = a.out<int32_t>(1);
+
+  // The pairs routed to each expert, in token order.
+  std::vector<std::vector<int64_t>> pairs(experts);
+  for (int64_t p = 0; p < tokens * k; ++p) {
+    if (indices[p] < 0 || indices[p] >= experts)
+      return Status::error("routing index " + std::to_string(indices[p]) +
+                           " is not an expert of " + std::to_string(experts));
+    pairs[indices[p]].push_back(p);
+  }
+  std::fill(keep, keep + tokens * k, 0);
+  for (int64_t e = 0; e < experts; ++e) {
+    std::vector<int64_t> &list = pairs[e];
+    if (byProbs)
+      std::stable_sort(list.begin(), list.end(), [&](int64_t x, int64_t y) {
+        return weights[x] > weights[y];
+      });
+    int64_t kept = std::min<int64_t>(capacity, list.size());
+    for (int64_t i = 0; i < kept; ++i)
+      keep[list[i]] = 1;
+    counts[e] =
+        static_cast<int32_t>(a.intAttr("pad_to_capacity") ? capacity : kept);
+  }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// moe.permute and the layout it shares with the fused GEMM
+//===----------------------------------------------------------------------===//
+
+/// Where each (token, slot) pair goes: rowMap[p] is its row or -1, sizes[e]
+/// the rows of expert e. Packed rows follow expert order, then token order;
+/// with a capacity, expert e owns rows [e * C, (e + 1) * C).
+Status computeLayout(const int32_t *indices, const uint8_t *mask, int64_t pairs,
+                     int64_t experts, int64_t capacity, int32_t *rowMap,
+                     int32_t *sizes) {
+  std::vector<int64_t> kept(experts, 0);
+  for (int64_t p = 0; p < pairs; ++p) {
+    if (indices[p] < 0 || indices[p] >= experts)
+      return Status::error("routing index " + std::to_string(indices[p]) +
+                           " is not an expert of " + std::to_string(experts));
+    if (!mask || mask[p])
+      ++kept[indices[p]];
+  }
+  std::vector<int64_t> next(experts, 0);
+  for (int64_t e = 0; e < experts; ++e) {
+    if (capacity && kept[e] > capacity)
+      return Status::error(
+          "expert " + std::to_string(e) + " keeps " + std::to_string(kept[e]) +
+          " tokens, more than its capacity of " + std::to_string(capacity));
+    next[e] = capacity ? e * capacity : (e ? next[e - 1] + kept[e - 1] : 0);
+    sizes[e] = static_cast<int32_t>(capacity ? capacity : kept[e]);
+  }
+  for (int64_t p = 0; p < pairs; ++p)
+    rowMap[p] =
+        (!mask || mask[p]) ? static_cast<int32_t>(next[indices[p]]++) : -1;
+  return Status();
+}
+
+Status checkDispatch(const OpChecker &c, const TensorInfo &input,
+                     const TensorInfo &indices, int64_t numRows,
+                     const TensorInfo &rowMap, const TensorInfo &sizes,
+                     bool hasMask, const OpInfo &op) {
+  MOERT_RETURN_IF_ERROR(c.type(input, "input", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.type(indices, "indices", DType::I32, 2));
+  if (rows(indices) != rows(input))
+    return c.fail("indices and input differ in token count");
+  MOERT_RETURN_IF_ERROR(c.shape(rowMap, "row_map", indices.shape));
+  MOERT_RETURN_IF_ERROR(c.type(sizes, "group_sizes", DType::I32, 1));
+  auto capacity = op.intAttrs.find("capacity");
+  int64_t bound = capacity == op.intAttrs.end()
+                      ? rows(indices) * cols(indices)
+                      : sizes.shape[0] * capacity->second;
+  if (capacity != op.intAttrs.end() && (capacity->second < 1 || !hasMask))
+    return c.fail("a padded layout needs a capacity of at least 1 and a mask");
+  if (numRows != bound)
+    return c.fail("holds " + std::to_string(numRows) + " rows, expected " +
+                  std::to_string(bound));
+  return Status();
+}
+
+int64_t capacityOf(const OpInfo &op) {
+  auto it = op.intAttrs.find("capacity");
+  return it == op.intAttrs.end() ? 0 : it->second;
+}
+
+Status checkPermute(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(2, 1, 3));
+  if (c.hasInput(2))
+    MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "mask", c.in(1).shape));
+  MOERT_RETURN_IF_ERROR(c.type(c.out(0), "rows", DType::F32, 2));
+  if (cols(c.out(0)) != cols(c.in(0)))
+    return c.fail("rows and input differ in width");
+  return checkDispatch(c, c.in(0), c.in(1), rows(c.out(0)), c.out(1), c.out(2),
+                       c.hasInput(2), op);
+}
+
+Status runPermute(const KernelArgs &a) {
+  const TensorInfo &indices = a.input(1);
+  int64_t pairs = indices.numElements(), k = cols(indices);
+  int64_t width = cols(a.input(0)), experts = a.output(2).shape[0];
+  int32_t *rowMap = a.out<int32_t>(1);
+  MOERT_RETURN_IF_ERROR(computeLayout(a.in<int32_t>(1), a.in<uint8_t>(2), pairs,
+                                      experts, capacityOf(a.op), rowMap,
+                                      a.out<int32_t>(2)));
+  const float *x = a.in<float>(0);
+  float *out = a.out<float>(0);
+  std::memset(out, 0, a.output(0).numBytes());
+  for (int64_t p = 0; p < pairs; ++p)
+    if (rowMap[p] >= 0)
+      std::copy_n(x + (p / k) * width, width, out + rowMap[p] * width);
+  return Status();
+}
+
+Status checkCombine(const OpChecker &c, const TensorInfo &rowsInfo,
+                    const TensorInfo &rowMap, const TensorInfo &weights,
+                    const TensorInfo &output) {
+  MOERT_RETURN_IF_ERROR(c.type(rowsInfo, "rows", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.type(rowMap, "row_map", DType::I32, 2));
+  MOERT_RETURN_IF_ERROR(c.shape(weights, "weights", rowMap.shape));
+  return c.shape(output, "output", {rows(rowMap), cols(rowsInfo)});
+}
+
+/// output[t] = sum_j weights[t, j] * rows[rowMap[t, j]].
+Status combine(const float *rowsData, int64_t numRows, const int32_t *rowMap,
+               const float *weights, int64_t tokens, int64_t k, int64_t width,
+               float *out) {
+  for (int64_t p = 0; p < tokens * k; ++p)
+    if (rowMap[p] < -1 || rowMap[p] >= numRows)
+      return Status::error("row map entry " + std::to_string(rowMap[p]) +
+                           " is outside the " + std::to_string(numRows) +
+                           " rows");
+#pragma omp parallel for
+  for (int64_t t = 0; t < tokens; ++t) {
+    float *y = out + t * width;
+    std::fill(y, y + width, 0.0f);
+    for (int64_t j = 0; j < k; ++j) {
+      int32_t row = rowMap[t * k + j];
+      if (row < 0)
+        continue;
+      float w = weights[t * k + j];
+      const float *r = rowsData + row * width;
+      for (int64_t h = 0; h < width; ++h)
+        y[h] += w * r[h];
+    }
+  }
+  return Status();
+}
+
+Status checkUnpermute(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1));
+  return checkCombine(c, c.in(0), c.in(1), c.in(2), c.out(0));
+}
+
+Status runUnpermute(const KernelArgs &a) {
+  return combine(a.in<float>(0), rows(a.input(0)), a.in<int32_t>(1),
+                 a.in<float>(2), rows(a.input(1)), cols(a.input(1)),
+                 cols(a.input(0)), a.out<float>(0));
+}
+
+//===----------------------------------------------------------------------===//
+// Grouped GEMMs
+//===----------------------------------------------------------------------===//
+
+Status checkExpertWeight(const OpChecker &c, const TensorInfo &weight,
+                         int64_t rowWidth, const TensorInfo &sizes) {
+  MOERT_RETURN_IF_ERROR(c.type(weight, "weight", DType::F32, 3));
+  MOERT_RETURN_IF_ERROR(c.type(sizes, "group_sizes", DType::I32, 1));
+  if (weight.shape[0] != sizes.shape[0] || weight.shape[2] != rowWidth)
+    return c.fail("weight " + weight.typeString() + " does not fit rows of " +
+                  std::to_string(rowWidth) + " and " +
+                  std::to_string(sizes.shape[0]) + " groups");
+  return Status();
+}
+
+/// Checks the group sizes against the row bound; returns each group's start.
+StatusOr<std::vector<int64_t>> groupStarts(const int32_t *sizes,
+                                           int64_t experts, int64_t numRows) {
+  std::vector<int64_t> starts(experts + 1, 0);
+  for (int64_t e = 0; e < experts; ++e) {
+    if (sizes[e] < 0)
+      return Status::error("group " + std::to_string(e) + " has " +
+                           std::to_string(sizes[e]) + " rows");
+    starts[e + 1] = starts[e] + sizes[e];
+  }
+  if (starts[experts] > numRows)
+    return Status::error("the groups hold " + std::to_string(starts[experts]) +
+                         " rows, more than the " + std::to_string(numRows) +
+                         " of the buffer");
+  return starts;
+}
+
+/// out rows of each expert = in rows * W_e^T; rows past the groups are zero.
+Status groupedMatmul(const float *in, int64_t numRows, int64_t inWidth,
+                     const float *weight, int64_t outWidth,
+                     const int32_t *sizes, int64_t experts, float *out) {
+  StatusOr<std::vector<int64_t>> starts = groupStarts(sizes, experts, numRows);
+  if (!starts.ok())
+    return starts.status();
+  for (int64_t e = 0; e < experts; ++e)
+    matmulTransB(in + (*starts)[e] * inWidth, weight + e * outWidth * inWidth,
+                 out + (*starts)[e] * outWidth, sizes[e], outWidth, inWidth,
+                 inWidth, inWidth, outWidth);
+  int64_t used = (*starts)[experts];
+  std::fill(out + used * outWidth, out + numRows * outWidth, 0.0f);
+  return Status();
+}
+
+Status checkGroupedMatmul(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "rows", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(checkExpertWeight(c, c.in(1), cols(c.in(0)), c.in(2)));
+  return c.shape(c.out(0), "output", {rows(c.in(0)), c.in(1).shape[1]});
+}
+
+Status runGroupedMatmul(const KernelArgs &a) {
+  return groupedMatmul(a.in<float>(0), rows(a.input(0)), cols(a.input(0)),
+                       a.in<float>(1), a.input(1).shape[1], a.in<int32_t>(2),
+                       a.input(2).shape[0], a.out<float>(0));
+}
+
+Status checkGatherGroupedMatmul(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(3, 1, 3));
+  if (c.hasInput(3))
+    MOERT_RETURN_IF_ERROR(c.shape(c.in(3), "mask", c.in(1).shape));
+  MOERT_RETURN_IF_ERROR(c.type(c.out(0), "output", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(checkDispatch(c, c.in(0), c.in(1), rows(c.out(0)),
+                                      c.out(1), c.out(2), c.hasInput(3), op));
+  MOERT_RETURN_IF_ERROR(checkExpertWeight(c, c.in(2), cols(c.in(0)), c.out(2)));
+  return c.shape(c.out(0), "output", {rows(c.out(0)), c.in(2).shape[1]});
+}
+
+Status runGatherGroupedMatmul(const KernelArgs &a) {
+  const TensorInfo &indices = a.input(1);
+  int64_t pairs = indices.numElements(), k = cols(indices);
+  int64_t width = cols(a.input(0)), numRows = rows(a.output(0));
+  int64_t experts = a.output(2).shape[0];
+  int32_t *rowMap = a.out<int32_t>(1);
+  int32_t *sizes = a.out<int32_t>(2);
+  MOERT_RETURN_IF_ERROR(computeLayout(a.in<int32_t>(1), a.in<uint8_t>(3), pairs,
+                                      experts, capacityOf(a.op), rowMap,
+                                      sizes));
+  // Gather the rows (a scratch buffer here; the fused GPU kernel reads the
+  // tokens directly), then the grouped GEMM.
+  std::vector<float> gathered(numRows * width, 0.0f);
+  const float *x = a.in<float>(0);
+  for (int64_t p = 0; p < pairs; ++p)
+    if (rowMap[p] >= 0)
+      std::copy_n(x + (p / k) * width, width,
+                  gathered.data() + rowMap[p] * width);
+  return groupedMatmul(gathered.data(), numRows, width, a.in<float>(2),
+                       a.input(2).shape[1], sizes, experts, a.out<float>(0));
+}
+
+Status checkGroupedMatmulScatter(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(5, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "rows", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(checkExpertWeight(c, c.in(1), cols(c.in(0)), c.in(2)));
+  TensorInfo product = c.in(0);
+  product.shape[1] = c.in(1).shape[1];
+  return checkCombine(c, product, c.in(3), c.in(4), c.out(0));
+}
+
+Status runGroupedMatmulScatter(const KernelArgs &a) {
+  int64_t numRows = rows(a.input(0)), outWidth = a.input(1).shape[1];
+  std::vector<float> product(numRows * outWidth);
+  MOERT_RETURN_IF_ERROR(groupedMatmul(
+      a.in<float>(0), numRows, cols(a.input(0)), a.in<float>(1), outWidth,
+      a.in<int32_t>(2), a.input(2).shape[0], product.data()));
+  return combine(product.data(), numRows, a.in<int32_t>(3), a.in<float>(4),
+                 rows(a.input(3)), cols(a.input(3)), outWidth, a.out<float>(0));
+}
+
+//===----------------------------------------------------------------------===//
+// Collectives over a single process
+//===----------------------------------------------------------------------===//
+
+Status checkCollective(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.intAttr("size", 1));
+  if (op.intAttrs.at("size") != 1)
+    return c.fail("runs over " + std::to_string(op.intAttrs.at("size")) +
+                  " ranks, but this runtime runs one process; launch with "
+                  "expert parallelism 1");
+  if (op.inputs.empty() || op.outputs.size() != 1 || op.inputs[0] < 0 ||
+      c.in(0).shape != c.out(0).shape || c.in(0).dtype != c.out(0).dtype)
+    return c.fail("a group of one must return its input unchanged");
+  return Status();
+}
+
+Status runCollective(const KernelArgs &a) {
+  std::memcpy(a.outputs[0], a.inputs[0], a.input(0).numBytes());
+  return Status();
+}
+
+} // namespace
+
+std::vector<Kernel> dispatchKernels() {
+  return {
+      {"moe.capacity", checkCapacity, runCapacity},
+      {"moe.permute", checkPermute, runPermute},
+      {"moe.unpermute", checkUnpermute, runUnpermute},
+      {"moe.grouped_matmul", checkGroupedMatmul, runGroupedMatmul},
+      {"moe.gather_grouped_matmul", checkGatherGroupedMatmul,
+       runGatherGroupedMatmul},
+      {"moe.grouped_matmul_scatter", checkGroupedMatmulScatter,
+       runGroupedMatmulScatter},
+      {"moe.all_to_all_v", checkCollective, runCollective},
+      {"moe.all_gather", checkCollective, runCollective},
+      {"moe.reduce_scatter", checkCollective, runCollective},
+      {"moe.all_reduce", checkCollective, runCollective},
+  };
+}
+
+} // namespace moert::cpu

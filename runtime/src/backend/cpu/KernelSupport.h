@@ -1,0 +1,48 @@
+//===- KernelSupport.h - checking operands of a plan op ---------*- C++ -*-===//
+
+#ifndef MOERT_SRC_BACKEND_CPU_KERNELSUPPORT_H
+#define MOERT_SRC_BACKEND_CPU_KERNELSUPPORT_H
+
+#include "moert/cpu/Kernels.h"
+
+#include <string>
+
+namespace moert::cpu {
+
+/// Checks one op's operands; every failure names the op and the operand.
+class OpChecker {
+public:
+  OpChecker(const Plan &plan, const OpInfo &op) : plan(plan), op(op) {}
+
+  /// `required` inputs, then up to `optional` more that may be -1.
+  Status arity(size_t required, size_t optional, size_t outputs) const;
+  bool hasInput(size_t i) const {
+    return i < op.inputs.size() && op.inputs[i] >= 0;
+  }
+  const TensorInfo &in(size_t i) const { return plan.tensors[op.inputs[i]]; }
+  const TensorInfo &out(size_t i) const { return plan.tensors[op.outputs[i]]; }
+
+  /// The tensor's element type and rank.
+  Status type(const TensorInfo &t, const char *what, DType dtype,
+              size_t rank) const;
+  Status shape(const TensorInfo &t, const char *what,
+               const std::vector<int64_t> &shape) const;
+  Status intAttr(const char *key, int64_t min) const;
+  Status floatAttr(const char *key) const;
+  Status fail(const std::string &message) const;
+
+private:
+  const Plan &plan;
+  const OpInfo &op;
+};
+
+/// Row-major C = A * B^T with A [m, k] (row stride lda) and B [n, k] (row
+/// stride ldb), C [m, n] (row stride ldc); accumulates into C when `beta` is
+/// 1.
+void matmulTransB(const float *a, const float *b, float *c, int64_t m,
+                  int64_t n, int64_t k, int64_t lda, int64_t ldb, int64_t ldc,
+                  float beta = 0.0f);
+
+} // namespace moert::cpu
+
+#endif // MOERT_SRC_BACKEND_CPU_KERNELSUPPORT_H

@@ -1,0 +1,327 @@
+//===- MoeKernels.cpp - CPU kernels of the moe dialect --------------------===//
+
+#include "DenseKernels.h"
+#include "KernelSupport.h"
+#include "moert/cpu/Routing.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+namespace moert::cpu {
+
+namespace {
+
+int64_t rows(const TensorInfo &t) { return t.shape[0]; }
+int64_t cols(const TensorInfo &t) { return t.shape[1]; }
+
+/// Softmax of one row of logits in double, for the losses.
+void softmaxRow(const float *logits, int64_t n, std::vector<double> &probs) {
+  probs.resize(n);
+  double max = *std::max_element(logits, logits + n), sum = 0.0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += probs[i] = std::exp(logits[i] - max);
+  for (double &p : probs)
+    p /= sum;
+}
+
+double logSumExp(const float *logits, int64_t n) {
+  double max = *std::max_element(logits, logits + n), sum = 0.0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += std::exp(logits[i] - max);
+  return max + std::log(sum);
+}
+
+Status checkExpertIndices(const int32_t *indices, int64_t count,
+                          int64_t experts) {
+  for (int64_t i = 0; i < count; ++i)
+    if (indices[i] < 0 || indices[i] >= experts)
+      return Status::error("routing index " + std::to_string(indices[i]) +
+                           " is not an expert of " + std::to_string(experts));
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// Router, jitter and routing
+//===----------------------------------------------------------------------===//
+
+Status checkRouter(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "input", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "weight", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(
+      c.shape(c.in(1), "weight", {rows(c.in(1)), cols(c.in(0))}));
+  return c.shape(c.out(0), "logits", {rows(c.in(0)), rows(c.in(1))});
+}
+
+Status runRouter(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), hidden = cols(a.input(0)),
+          experts = rows(a.input(1));
+  matmulTransB(a.in<float>(0), a.in<float>(1), a.out<float>(0), tokens, experts,
+               hidden, hidden, hidden, experts);
+  return Status();
+}
+
+Status checkJitter(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.floatAttr("eps"));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "seed", DType::I64, 0));
+  if (c.in(0).dtype != DType::F32)
+    return c.fail("expects an f32 input");
+  return c.shape(c.out(0), "output", c.in(0).shape);
+}
+
+/// splitmix64: a counter-based generator, so element i's noise depends only
+/// on (seed, i) and not on the order of evaluation.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+Status runJitter(const KernelArgs &a) {
+  int64_t n = a.input(0).numElements();
+  uint64_t seed = static_cast<uint64_t>(*a.in<int64_t>(1));
+  float eps = static_cast<float>(a.floatAttr("eps"));
+  const float *x = a.in<float>(0);
+  float *y = a.out<float>(0);
+#pragma omp parallel for
+  for (int64_t i = 0; i < n; ++i) {
+    double u = (mix(seed ^ mix(static_cast<uint64_t>(i))) >> 11) * 0x1.0p-53;
+    y[i] = x[i] * (1.0f - eps + 2.0f * eps * static_cast<float>(u));
+  }
+  return Status();
+}
+
+/// [T, E] logits and [T, k] weights and indices.
+Status checkTokenChoice(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 2));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "logits", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.intAttr("k", 1));
+  int64_t k = op.intAttrs.at("k");
+  if (k > cols(c.in(0)))
+    return c.fail("k exceeds the number of experts");
+  MOERT_RETURN_IF_ERROR(c.shape(c.out(0), "weights", {rows(c.in(0)), k}));
+  MOERT_RETURN_IF_ERROR(c.type(c.out(1), "indices", DType::I32, 2));
+  return c.shape(c.out(1), "indices", {rows(c.in(0)), k});
+}
+
+Status checkTopK(const Plan &plan, const OpInfo &op) {
+  MOERT_RETURN_IF_ERROR(checkTokenChoice(plan, op));
+  return OpChecker(plan, op).intAttr("softmax", 0);
+}
+
+Status runTopK(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), experts = cols(a.input(0));
+  // SoftmaxPlacement: pre = 0, post = 1.
+  topkRoute(a.in<float>(0), tokens, experts, a.intAttr("k"),
+            a.intAttr("softmax") == 0 ? SoftmaxPlacement::Pre
+                                      : SoftmaxPlacement::Post,
+            a.out<float>(0), a.out<int32_t>(1));
+  return Status();
+}
+
+Status checkSinkhorn(const Plan &plan, const OpInfo &op) {
+  MOERT_RETURN_IF_ERROR(checkTokenChoice(plan, op));
+  return OpChecker(plan, op).floatAttr("tol");
+}
+
+Status runSinkhorn(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), experts = cols(a.input(0));
+  int64_t k = a.intAttr("k");
+  double tol = a.floatAttr("tol");
+  const float *logits = a.in<float>(0);
+  std::vector<double> cost(tokens * experts);
+  for (int64_t i = 0; i < tokens * experts; ++i)
+    cost[i] = std::exp(static_cast<double>(logits[i]));
+  std::vector<double> d0(tokens, 1.0), d1(experts, 1.0), previous(experts);
+  double error = 1e9;
+  for (int iteration = 0; error > tol && iteration < 10000; ++iteration) {
+    for (int64_t t = 0; t < tokens; ++t) {
+      double dot = 0.0;
+      for (int64_t e = 0; e < experts; ++e)
+        dot += cost[t * experts + e] * d1[e];
+      d0[t] = (1.0 / tokens) / (dot + 1e-8);
+    }
+    previous = d1;
+    for (int64_t e = 0; e < experts; ++e) {
+      double dot = 0.0;
+      for (int64_t t = 0; t < tokens; ++t)
+        dot += d0[t] * cost[t * experts + e];
+      d1[e] = (1.0 / experts) / (dot + 1e-8);
+    }
+    error = 0.0;
+    for (int64_t e = 0; e < experts; ++e)
+      error += std::abs(d1[e] - previous[e]);
+    error /= experts;
+  }
+  // Choose by the balanced scores; weigh by the plain router probabilities.
+  std::vector<float> balanced(tokens * experts);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t e = 0; e < experts; ++e)
+      balanced[t * experts + e] =
+          static_cast<float>(d1[e] * cost[t * experts + e] * d0[t]);
+  std::vector<float> unused(tokens * k);
+  int32_t *indices = a.out<int32_t>(1);
+  topkRoute(balanced.data(), tokens, experts, k, SoftmaxPlacement::Pre,
+            unused.data(), indices);
+  float *weights = a.out<float>(0);
+  std::vector<double> probs;
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float *row = logits + t * experts;
+    softmaxRow(row, experts, probs);
+    for (int64_t j = 0; j < k; ++j) {
+      int32_t e = indices[t * k + j];
+      weights[t * k + j] = static_cast<float>(
+          k == 1 ? 1.0 / (1.0 + std::exp(-static_cast<double>(row[e])))
+                 : probs[e]);
+    }
+  }
+  return Status();
+}
+
+Status checkExpertChoice(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 3));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "logits", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.intAttr("capacity", 1));
+  if (op.intAttrs.at("capacity") > rows(c.in(0)))
+    return c.fail("capacity exceeds the number of tokens");
+  MOERT_RETURN_IF_ERROR(c.shape(c.out(0), "weights", c.in(0).shape));
+  MOERT_RETURN_IF_ERROR(c.type(c.out(1), "indices", DType::I32, 2));
+  MOERT_RETURN_IF_ERROR(c.shape(c.out(1), "indices", c.in(0).shape));
+  MOERT_RETURN_IF_ERROR(c.type(c.out(2), "keep", DType::I1, 2));
+  return c.shape(c.out(2), "keep", c.in(0).shape);
+}
+
+Status runExpertChoice(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), experts = cols(a.input(0));
+  int64_t capacity = a.intAttr("capacity");
+  const float *logits = a.in<float>(0);
+  float *weights = a.out<float>(0);
+  int32_t *indices = a.out<int32_t>(1);
+  uint8_t *keep = a.out<uint8_t>(2);
+  std::vector<float> probs(tokens * experts);
+  std::vector<double> row;
+  for (int64_t t = 0; t < tokens; ++t) {
+    softmaxRow(logits + t * experts, experts, row);
+    for (int64_t e = 0; e < experts; ++e) {
+      probs[t * experts + e] = static_cast<float>(row[e]);
+      indices[t * experts + e] = static_cast<int32_t>(e);
+      keep[t * experts + e] = 0;
+      weights[t * experts + e] = 0.0f;
+    }
+  }
+  std::vector<int64_t> order(tokens);
+  for (int64_t e = 0; e < experts; ++e) {
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) {
+      return probs[x * experts + e] > probs[y * experts + e];
+    });
+    for (int64_t c = 0; c < capacity; ++c) {
+      int64_t t = order[c];
+      keep[t * experts + e] = 1;
+      weights[t * experts + e] = probs[t * experts + e];
+    }
+  }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+Status checkAuxLoss(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "logits", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "indices", DType::I32, 2));
+  if (rows(c.in(1)) != rows(c.in(0)))
+    return c.fail("indices and logits differ in token count");
+  MOERT_RETURN_IF_ERROR(c.floatAttr("coeff"));
+  if (op.intAttrs.count("seq_length")) {
+    int64_t seq = op.intAttrs.at("seq_length");
+    if (seq < 1 || rows(c.in(0)) % seq)
+      return c.fail("seq_length does not divide the token count");
+  }
+  return c.type(c.out(0), "loss", DType::F32, 0);
+}
+
+/// The aux loss over the tokens t = first, first + stride, ... (count of them).
+double auxLossOver(const float *logits, const int32_t *indices, int64_t experts,
+                   int64_t k, int64_t first, int64_t stride, int64_t count) {
+  std::vector<double> probSum(experts, 0.0), routed(experts, 0.0), probs;
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t t = first + i * stride;
+    softmaxRow(logits + t * experts, experts, probs);
+    for (int64_t e = 0; e < experts; ++e)
+      probSum[e] += probs[e];
+    for (int64_t j = 0; j < k; ++j)
+      routed[indices[t * k + j]] += 1.0;
+  }
+  double sum = 0.0;
+  for (int64_t e = 0; e < experts; ++e)
+    sum += probSum[e] * routed[e];
+  return experts / (static_cast<double>(k) * count * count) * sum;
+}
+
+Status runAuxLoss(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), experts = cols(a.input(0)),
+          k = cols(a.input(1));
+  const float *logits = a.in<float>(0);
+  const int32_t *indices = a.in<int32_t>(1);
+  MOERT_RETURN_IF_ERROR(checkExpertIndices(indices, tokens * k, experts));
+  double loss = 0.0;
+  auto seq = a.op.intAttrs.find("seq_length");
+  if (seq == a.op.intAttrs.end()) {
+    loss = auxLossOver(logits, indices, experts, k, 0, 1, tokens);
+  } else {
+    // Sequence b holds the tokens t with t mod B == b.
+    int64_t batch = tokens / seq->second;
+    for (int64_t b = 0; b < batch; ++b)
+      loss += auxLossOver(logits, indices, experts, k, b, batch, seq->second);
+    loss /= batch;
+  }
+  *a.out<float>(0) = static_cast<float>(a.floatAttr("coeff") * loss);
+  return Status();
+}
+
+Status checkZLoss(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "logits", DType::F32, 2));
+  MOERT_RETURN_IF_ERROR(c.floatAttr("coeff"));
+  return c.type(c.out(0), "loss", DType::F32, 0);
+}
+
+Status runZLoss(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), experts = cols(a.input(0));
+  double sum = 0.0;
+  for (int64_t t = 0; t < tokens; ++t) {
+    double lse = logSumExp(a.in<float>(0) + t * experts, experts);
+    sum += lse * lse;
+  }
+  *a.out<float>(0) = static_cast<float>(a.floatAttr("coeff") * sum / tokens);
+  return Status();
+}
+
+} // namespace
+
+std::vector<Kernel> routingKernels() {
+  return {
+      {"moe.router", checkRouter, runRouter},
+      {"moe.jitter", checkJitter, runJitter},
+      {"moe.topk", checkTopK, runTopK},
+      {"moe.sinkhorn", checkSinkhorn, runSinkhorn},
+      {"moe.expert_choice", checkExpertChoice, runExpertChoice},
+      {"moe.aux_loss", checkAuxLoss, runAuxLoss},
+      {"moe.z_loss", checkZLoss, runZLoss},
+  };
+}
+
+} // namespace moert::cpu

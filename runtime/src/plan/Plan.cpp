@@ -1,0 +1,280 @@
+//===- Plan.cpp - loading and verifying a plan ----------------------------===//
+
+#include "moert/Plan.h"
+
+#include "plan_generated.h"
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+namespace moert {
+
+size_t dtypeSize(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+  case DType::I32:
+    return 4;
+  case DType::I64:
+    return 8;
+  case DType::I1:
+    return 1;
+  }
+  return 0;
+}
+
+const char *dtypeName(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return "f32";
+  case DType::I32:
+    return "i32";
+  case DType::I64:
+    return "i64";
+  case DType::I1:
+    return "i1";
+  }
+  return "?";
+}
+
+int64_t TensorInfo::numElements() const {
+  int64_t count = 1;
+  for (int64_t dim : shape)
+    count *= dim;
+  return count;
+}
+
+std::string TensorInfo::typeString() const {
+  std::ostringstream os;
+  os << "tensor<";
+  for (int64_t dim : shape)
+    os << dim << "x";
+  os << dtypeName(dtype) << ">";
+  return os.str();
+}
+
+uint32_t planVersion() {
+  return static_cast<uint32_t>(plan::PlanVersion::Current);
+}
+
+namespace {
+
+/// Reads the flatbuffer into plain structures, checking what the schema
+/// verifier cannot: ranges, indices and sizes.
+class PlanReader {
+public:
+  explicit PlanReader(const plan::Plan &fb) : fb(fb) {}
+
+  StatusOr<Plan> read() {
+    if (fb.version() != planVersion())
+      return Status::error(
+          "plan version " + std::to_string(fb.version()) +
+          " cannot be run by this runtime, which reads version " +
+          std::to_string(planVersion()) + "; recompile it with moe-compile");
+    result.arenaBytes = fb.arena_bytes();
+    if (result.arenaBytes < 0)
+      return Status::error("negative arena size");
+    MOERT_RETURN_IF_ERROR(readTensors());
+    MOERT_RETURN_IF_ERROR(readOps());
+    MOERT_RETURN_IF_ERROR(readNamed(fb.inputs(), "input", result.inputs));
+    MOERT_RETURN_IF_ERROR(readNamed(fb.results(), "result", result.results));
+    MOERT_RETURN_IF_ERROR(readParameters());
+    MOERT_RETURN_IF_ERROR(readExpertLoad());
+    return readModel();
+  }
+
+private:
+  Status checkIndex(int index, const std::string &what,
+                    bool optional = false) const {
+    if (optional && index == -1)
+      return Status();
+    if (index < 0 || index >= static_cast<int>(result.tensors.size()))
+      return Status::error(what + " refers to tensor " + std::to_string(index) +
+                           ", but the plan has " +
+                           std::to_string(result.tensors.size()));
+    return Status();
+  }
+
+  Status readTensors() {
+    if (!fb.tensors())
+      return Status::error("the plan has no tensor table");
+    for (const plan::Tensor *t : *fb.tensors()) {
+      TensorInfo info;
+      std::string what = "tensor " + std::to_string(result.tensors.size());
+      info.name = t->name() ? t->name()->str() : "";
+      if (t->dtype() < plan::DType::MIN || t->dtype() > plan::DType::MAX)
+        return Status::error(what + " has an unknown element type");
+      info.dtype = static_cast<DType>(t->dtype());
+      if (t->kind() < plan::TensorKind::MIN ||
+          t->kind() > plan::TensorKind::MAX)
+        return Status::error(what + " has an unknown kind");
+      info.kind = static_cast<TensorKind>(t->kind());
+      if (t->shape()) {
+        for (int64_t dim : *t->shape()) {
+          if (dim < 0 || dim > (int64_t(1) << 40))
+            return Status::error(what + " has a dimension of " +
+                                 std::to_string(dim));
+          info.shape.push_back(dim);
+        }
+      }
+      info.offset = t->offset();
+      if (info.kind == TensorKind::Activation &&
+          (info.offset < 0 || info.offset % 4 != 0 ||
+           info.offset + info.numBytes() > result.arenaBytes))
+        return Status::error(what + " (" + info.name + ", " +
+                             std::to_string(info.numBytes()) +
+                             " bytes at offset " + std::to_string(info.offset) +
+                             ") does not fit the arena of " +
+                             std::to_string(result.arenaBytes) + " bytes");
+      if (info.kind == TensorKind::Constant) {
+        if (!t->data() ||
+            static_cast<int64_t>(t->data()->size()) != info.numBytes())
+          return Status::error(what +
+                               " is a constant whose data does not "
+                               "match its type " +
+                               info.typeString());
+        info.data.assign(t->data()->begin(), t->data()->end());
+      }
+      result.tensors.push_back(std::move(info));
+    }
+    return Status();
+  }
+
+  Status readOps() {
+    if (!fb.ops())
+      return Status::error("the plan has no op list");
+    for (const plan::Op *op : *fb.ops()) {
+      OpInfo info;
+      info.kernel = op->kernel()->str();
+      std::string what =
+          "op " + std::to_string(result.ops.size()) + " (" + info.kernel + ")";
+      if (op->inputs())
+        for (int index : *op->inputs()) {
+          MOERT_RETURN_IF_ERROR(checkIndex(index, what, /*optional=*/true));
+          info.inputs.push_back(index);
+        }
+      if (op->outputs())
+        for (int index : *op->outputs()) {
+          MOERT_RETURN_IF_ERROR(checkIndex(index, what));
+          if (result.tensors[index].kind != TensorKind::Activation)
+            return Status::error(what + " writes tensor " +
+                                 std::to_string(index) +
+                                 ", which is not an activation");
+          info.outputs.push_back(index);
+        }
+      if (op->attrs())
+        for (const plan::Attr *attr : *op->attrs()) {
+          info.intAttrs[attr->key()->str()] = attr->int_value();
+          info.floatAttrs[attr->key()->str()] = attr->float_value();
+        }
+      result.ops.push_back(std::move(info));
+    }
+    return Status();
+  }
+
+  Status readNamed(
+      const flatbuffers::Vector<flatbuffers::Offset<plan::NamedTensor>> *list,
+      const std::string &what, std::map<std::string, int> &into) {
+    if (!list)
+      return Status();
+    for (const plan::NamedTensor *named : *list) {
+      MOERT_RETURN_IF_ERROR(checkIndex(
+          named->tensor(), what + " '" + named->name()->str() + "'"));
+      into[named->name()->str()] = named->tensor();
+    }
+    return Status();
+  }
+
+  Status readParameters() {
+    if (!fb.parameters())
+      return Status();
+    for (const plan::Parameter *p : *fb.parameters()) {
+      ParameterInfo info;
+      info.name = p->name()->str();
+      info.tensor = p->tensor();
+      MOERT_RETURN_IF_ERROR(checkIndex(info.tensor, "parameter " + info.name));
+      if (result.tensors[info.tensor].kind != TensorKind::Parameter ||
+          result.tensors[info.tensor].dtype != DType::F32)
+        return Status::error("parameter " + info.name +
+                             " is not an f32 parameter tensor");
+      if (p->init() < plan::Init::MIN || p->init() > plan::Init::MAX)
+        return Status::error("parameter " + info.name +
+                             " has an unknown initialisation");
+      info.init = static_cast<Init>(p->init());
+      info.layer = p->layer();
+      result.parameters.push_back(std::move(info));
+    }
+    return Status();
+  }
+
+  Status readExpertLoad() {
+    if (!fb.expert_load())
+      return Status();
+    for (const plan::ExpertLoad *load : *fb.expert_load()) {
+      std::string what =
+          "expert load of layer " + std::to_string(load->layer());
+      MOERT_RETURN_IF_ERROR(checkIndex(load->indices(), what));
+      MOERT_RETURN_IF_ERROR(checkIndex(load->keep(), what, /*optional=*/true));
+      const TensorInfo &indices = result.tensors[load->indices()];
+      if (indices.dtype != DType::I32 || indices.shape.size() != 2)
+        return Status::error(what + " names " + indices.typeString() +
+                             " as its routing indices");
+      if (load->keep() >= 0 &&
+          result.tensors[load->keep()].shape != indices.shape)
+        return Status::error(what + ": keep-mask and indices differ in shape");
+      result.expertLoad.push_back(
+          {load->layer(), load->indices(), load->keep()});
+    }
+    return Status();
+  }
+
+  StatusOr<Plan> readModel() {
+    const plan::Model *model = fb.model();
+    if (!model)
+      return Status::error("the plan has no model description");
+    ModelInfo &info = result.model;
+    info.seqLength = model->seq_length();
+    info.microBatchSize = model->micro_batch_size();
+    info.vocabSize = model->vocab_size();
+    info.numLayers = model->num_layers();
+    info.numExperts = model->num_experts();
+    info.initMethodStd = model->init_method_std();
+    info.seed = model->seed();
+    info.configJson = model->config_json() ? model->config_json()->str() : "";
+    if (info.seqLength < 1 || info.microBatchSize < 1 || info.vocabSize < 1)
+      return Status::error("the model description has no sequence length, "
+                           "micro-batch size or vocabulary");
+    return std::move(result);
+  }
+
+  const plan::Plan &fb;
+  Plan result;
+};
+
+} // namespace
+
+StatusOr<Plan> parsePlan(const std::vector<uint8_t> &bytes,
+                         const std::string &name) {
+  if (bytes.size() < 8 ||
+      !flatbuffers::BufferHasIdentifier(bytes.data(), plan::PlanIdentifier()))
+    return Status::error(name + ": not a moe-compile plan (no '" +
+                         std::string(plan::PlanIdentifier()) + "' identifier)");
+  flatbuffers::Verifier verifier(bytes.data(), bytes.size());
+  if (!plan::VerifyPlanBuffer(verifier))
+    return Status::error(name + ": the plan is truncated or corrupt");
+  StatusOr<Plan> plan = PlanReader(*plan::GetPlan(bytes.data())).read();
+  if (!plan.ok())
+    return plan.status().within(name);
+  return plan;
+}
+
+StatusOr<Plan> loadPlan(const std::string &path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    return Status::error(path + ": cannot open the plan");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)),
+                             std::istreambuf_iterator<char>());
+  return parsePlan(bytes, path);
+}
+
+} // namespace moert

@@ -1,0 +1,414 @@
+//===- KernelTest.cpp - every CPU kernel against a naive reference --------===//
+
+#include "PlanFixture.h"
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+using moert::DType;
+using moert::Status;
+using moert::testing::PlanFixture;
+
+namespace {
+
+std::vector<float> randomValues(size_t count, unsigned seed, float scale = 1) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> values(count);
+  for (float &v : values)
+    v = dist(gen);
+  return values;
+}
+
+void expectNear(const std::vector<float> &got, const std::vector<float> &want,
+                float tolerance) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], tolerance * (1 + std::abs(want[i])))
+        << "element " << i;
+}
+
+} // namespace
+
+TEST(DenseKernels, LinearWithBiasMatchesNaive) {
+  PlanFixture f;
+  int x = f.tensor({5, 7}), w = f.tensor({3, 7}), b = f.tensor({3}),
+      y = f.tensor({5, 3});
+  f.op("nn.linear", {x, w, b}, {y});
+  ASSERT_TRUE(f.prepare().ok());
+  auto xs = randomValues(35, 1), ws = randomValues(21, 2),
+       bs = randomValues(3, 3);
+  f.set(x, xs);
+  f.set(w, ws);
+  f.set(b, bs);
+  ASSERT_TRUE(f.executor->run().ok());
+  std::vector<float> want(15);
+  for (int t = 0; t < 5; ++t)
+    for (int o = 0; o < 3; ++o) {
+      double sum = bs[o];
+      for (int i = 0; i < 7; ++i)
+        sum += xs[t * 7 + i] * ws[o * 7 + i];
+      want[t * 3 + o] = static_cast<float>(sum);
+    }
+  expectNear(f.get<float>(y), want, 1e-5f);
+}
+
+TEST(DenseKernels, RMSNormMatchesNaive) {
+  PlanFixture f;
+  int x = f.tensor({4, 6}), g = f.tensor({6}), y = f.tensor({4, 6});
+  f.op("nn.rmsnorm", {x, g}, {y}).floatAttrs["eps"] = 1e-5;
+  ASSERT_TRUE(f.prepare().ok());
+  auto xs = randomValues(24, 4), gs = randomValues(6, 5);
+  f.set(x, xs);
+  f.set(g, gs);
+  ASSERT_TRUE(f.executor->run().ok());
+  std::vector<float> want(24);
+  for (int t = 0; t < 4; ++t) {
+    double ms = 0;
+    for (int h = 0; h < 6; ++h)
+      ms += xs[t * 6 + h] * xs[t * 6 + h] / 6.0;
+    for (int h = 0; h < 6; ++h)
+      want[t * 6 + h] =
+          static_cast<float>(xs[t * 6 + h] / std::sqrt(ms + 1e-5) * gs[h]);
+  }
+  expectNear(f.get<float>(y), want, 1e-5f);
+}
+
+TEST(DenseKernels, CausalGroupedQueryAttentionMatchesNaive) {
+  // 2 sequences of 5 tokens, 4 query heads sharing 2 key/value heads of 3.
+  const int seq = 5, batch = 2, heads = 4, kvHeads = 2, dim = 3;
+  const int tokens = seq * batch;
+  PlanFixture f;
+  int q = f.tensor({tokens, heads * dim}),
+      k = f.tensor({tokens, kvHeads * dim}),
+      v = f.tensor({tokens, kvHeads * dim}),
+      o = f.tensor({tokens, heads * dim});
+  auto &op = f.op("nn.attention", {q, k, v}, {o});
+  op.intAttrs = {
+      {"num_heads", heads}, {"num_kv_heads", kvHeads}, {"seq_length", seq}};
+  ASSERT_TRUE(f.prepare().ok());
+  auto qs = randomValues(tokens * heads * dim, 6),
+       ks = randomValues(tokens * kvHeads * dim, 7),
+       vs = randomValues(tokens * kvHeads * dim, 8);
+  f.set(q, qs);
+  f.set(k, ks);
+  f.set(v, vs);
+  ASSERT_TRUE(f.executor->run().ok());
+  std::vector<float> want(tokens * heads * dim);
+  for (int b = 0; b < batch; ++b)
+    for (int h = 0; h < heads; ++h) {
+      int g = h / (heads / kvHeads);
+      for (int i = 0; i < seq; ++i) {
+        int ti = i * batch + b;
+        std::vector<double> p(i + 1);
+        double max = -1e30, sum = 0;
+        for (int j = 0; j <= i; ++j) {
+          int tj = j * batch + b;
+          double s = 0;
+          for (int d = 0; d < dim; ++d)
+            s += qs[ti * heads * dim + h * dim + d] *
+                 ks[tj * kvHeads * dim + g * dim + d];
+          p[j] = s / std::sqrt(double(dim));
+          max = std::max(max, p[j]);
+        }
+        for (double &x : p)
+          sum += x = std::exp(x - max);
+        for (int d = 0; d < dim; ++d) {
+          double acc = 0;
+          for (int j = 0; j <= i; ++j)
+            acc +=
+                p[j] / sum * vs[(j * batch + b) * kvHeads * dim + g * dim + d];
+          want[ti * heads * dim + h * dim + d] = static_cast<float>(acc);
+        }
+      }
+    }
+  expectNear(f.get<float>(o), want, 1e-5f);
+}
+
+TEST(DenseKernels, RoPERotatesHalvesByPosition) {
+  // One head of 4 channels, sequence of 3, batch 2: token t is at t / 2.
+  PlanFixture f;
+  int x = f.tensor({6, 4}), y = f.tensor({6, 4});
+  auto &op = f.op("nn.rope", {x}, {y});
+  op.intAttrs = {{"head_dim", 4}, {"seq_length", 3}};
+  op.floatAttrs = {{"theta", 100.0}};
+  ASSERT_TRUE(f.prepare().ok());
+  auto xs = randomValues(24, 9);
+  f.set(x, xs);
+  ASSERT_TRUE(f.executor->run().ok());
+  std::vector<float> want(24);
+  for (int t = 0; t < 6; ++t)
+    for (int i = 0; i < 2; ++i) {
+      double angle = (t / 2) * std::pow(100.0, -2.0 * i / 4);
+      double a = xs[t * 4 + i], b = xs[t * 4 + i + 2];
+      want[t * 4 + i] =
+          static_cast<float>(a * std::cos(angle) - b * std::sin(angle));
+      want[t * 4 + i + 2] =
+          static_cast<float>(b * std::cos(angle) + a * std::sin(angle));
+    }
+  expectNear(f.get<float>(y), want, 1e-5f);
+}
+
+TEST(DenseKernels, CrossEntropyIsMeanNegativeLogLikelihood) {
+  PlanFixture f;
+  int logits = f.tensor({3, 4}), labels = f.tensor({3}, DType::I32),
+      loss = f.tensor({});
+  f.op("nn.cross_entropy", {logits, labels}, {loss});
+  ASSERT_TRUE(f.prepare().ok());
+  auto ls = randomValues(12, 10);
+  std::vector<int32_t> ys = {0, 3, 1};
+  f.set(logits, ls);
+  f.set(labels, ys);
+  ASSERT_TRUE(f.executor->run().ok());
+  double want = 0;
+  for (int t = 0; t < 3; ++t) {
+    double sum = 0;
+    for (int v = 0; v < 4; ++v)
+      sum += std::exp(ls[t * 4 + v]);
+    want += (std::log(sum) - ls[t * 4 + ys[t]]) / 3;
+  }
+  EXPECT_NEAR(f.get<float>(loss)[0], want, 1e-6);
+
+  f.set(labels, std::vector<int32_t>{0, 4, 1});
+  Status bad = f.executor->run();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find(
+                "label 4 at position 1 is outside the vocabulary of 4"),
+            std::string::npos)
+      << bad.message();
+}
+
+TEST(DenseKernels, EmbeddingRejectsIdsOutsideTheTable) {
+  PlanFixture f;
+  int ids = f.tensor({2}, DType::I32), table = f.tensor({3, 2}),
+      out = f.tensor({2, 2});
+  f.op("nn.embedding", {ids, table}, {out});
+  ASSERT_TRUE(f.prepare().ok());
+  f.set(table, std::vector<float>{1, 2, 3, 4, 5, 6});
+  f.set(ids, std::vector<int32_t>{2, 0});
+  ASSERT_TRUE(f.executor->run().ok());
+  EXPECT_EQ(f.get<float>(out), (std::vector<float>{5, 6, 1, 2}));
+  f.set(ids, std::vector<int32_t>{2, -1});
+  Status bad = f.executor->run();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("token id -1 at position 1"), std::string::npos);
+}
+
+TEST(DenseKernels, CheckRejectsMismatchedShapes) {
+  PlanFixture f;
+  int x = f.tensor({5, 7}), w = f.tensor({3, 6}), y = f.tensor({5, 3});
+  f.op("nn.linear", {x, w}, {y});
+  Status status = f.prepare();
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find(
+                "op 0: op nn.linear: weight must have shape [3, 7]"),
+            std::string::npos)
+      << status.message();
+}
+
+TEST(MoeKernels, AuxLossMatchesTheFormula) {
+  // T = 4, E = 2, k = 1: aux = coeff * E / (k T^2) * sum_e P_e c_e.
+  PlanFixture f;
+  int logits = f.tensor({4, 2}), idx = f.tensor({4, 1}, DType::I32),
+      loss = f.tensor({});
+  f.op("moe.aux_loss", {logits, idx}, {loss}).floatAttrs["coeff"] = 0.5;
+  ASSERT_TRUE(f.prepare().ok());
+  std::vector<float> ls = {0, 0, std::log(3.0f), 0, 0, std::log(3.0f), 0, 0};
+  f.set(logits, ls);
+  f.set(idx, std::vector<int32_t>{0, 0, 1, 0});
+  ASSERT_TRUE(f.executor->run().ok());
+  // P_0 = .5 + .75 + .25 + .5 = 2, P_1 = 2; c = (3, 1).
+  EXPECT_NEAR(f.get<float>(loss)[0], 0.5 * 2.0 / 16.0 * (2 * 3 + 2 * 1), 1e-6);
+}
+
+TEST(MoeKernels, SequenceAuxLossAveragesTheSequences) {
+  // T = 4 tokens as 2 sequences of 2 (sequence b holds t = b, b + 2).
+  PlanFixture f;
+  int logits = f.tensor({4, 2}), idx = f.tensor({4, 1}, DType::I32),
+      loss = f.tensor({});
+  auto &op = f.op("moe.aux_loss", {logits, idx}, {loss});
+  op.floatAttrs["coeff"] = 1.0;
+  op.intAttrs["seq_length"] = 2;
+  ASSERT_TRUE(f.prepare().ok());
+  f.set(logits, std::vector<float>(8, 0.0f));
+  f.set(idx, std::vector<int32_t>{0, 1, 0, 0});
+  ASSERT_TRUE(f.executor->run().ok());
+  // Sequence 0 routes both tokens to expert 0: 2/4 * (1 * 2) = 1; sequence 1
+  // routes one to each: 2/4 * (1 + 1) = 1.
+  EXPECT_NEAR(f.get<float>(loss)[0], 1.0, 1e-6);
+}
+
+TEST(MoeKernels, ZLossIsMeanSquaredLogSumExp) {
+  PlanFixture f;
+  int logits = f.tensor({2, 2}), loss = f.tensor({});
+  f.op("moe.z_loss", {logits}, {loss}).floatAttrs["coeff"] = 0.1;
+  ASSERT_TRUE(f.prepare().ok());
+  f.set(logits, std::vector<float>{0, 0, 1, 1});
+  ASSERT_TRUE(f.executor->run().ok());
+  double a = std::log(2.0), b = 1 + std::log(2.0);
+  EXPECT_NEAR(f.get<float>(loss)[0], 0.1 * (a * a + b * b) / 2, 1e-6);
+}
+
+TEST(MoeKernels, CapacityDropsByPolicy) {
+  // 4 tokens, top-1, 2 experts, capacity 2: tokens 0, 1, 2 pick expert 0.
+  for (int64_t policy : {0, 1}) {
+    PlanFixture f;
+    int w = f.tensor({4, 1}), idx = f.tensor({4, 1}, DType::I32),
+        keep = f.tensor({4, 1}, DType::I1), counts = f.tensor({2}, DType::I32);
+    auto &op = f.op("moe.capacity", {w, idx}, {keep, counts});
+    op.intAttrs = {{"capacity", 2}, {"policy", policy}, {"pad_to_capacity", 0}};
+    op.floatAttrs["capacity_factor"] = 1.0;
+    ASSERT_TRUE(f.prepare().ok());
+    f.set(w, std::vector<float>{0.2f, 0.9f, 0.5f, 0.7f});
+    f.set(idx, std::vector<int32_t>{0, 0, 0, 1});
+    ASSERT_TRUE(f.executor->run().ok());
+    std::vector<uint8_t> want = policy == 0 ? std::vector<uint8_t>{0, 1, 1, 1}
+                                            : std::vector<uint8_t>{1, 1, 0, 1};
+    EXPECT_EQ(f.get<uint8_t>(keep), want) << "policy " << policy;
+    EXPECT_EQ(f.get<int32_t>(counts), (std::vector<int32_t>{2, 1}));
+  }
+}
+
+namespace {
+/// Runs an expert MLP without activation, W2 (W1 x), through permute ->
+/// grouped GEMM -> grouped GEMM -> unpermute and through the fused
+/// gather_grouped_matmul -> grouped_matmul_scatter, and compares both with a
+/// per-token reference.
+void checkDispatch(const std::vector<int32_t> &indices, int64_t k,
+                   int64_t experts, const std::vector<uint8_t> *mask,
+                   int64_t capacity) {
+  int64_t tokens = indices.size() / k, width = 3, hidden = 4, out = 2;
+  int64_t numRows = capacity ? experts * capacity : tokens * k;
+  PlanFixture f;
+  int x = f.tensor({tokens, width}), idx = f.tensor({tokens, k}, DType::I32),
+      w = f.tensor({tokens, k}), w1 = f.tensor({experts, hidden, width}),
+      w2 = f.tensor({experts, out, hidden});
+  int m = mask ? f.tensor({tokens, k}, DType::I1) : -1;
+  int rowsT = f.tensor({numRows, width}),
+      map = f.tensor({tokens, k}, DType::I32),
+      sizes = f.tensor({experts}, DType::I32), h = f.tensor({numRows, hidden}),
+      o = f.tensor({numRows, out}), y = f.tensor({tokens, out});
+  int fusedH = f.tensor({numRows, hidden}),
+      fusedMap = f.tensor({tokens, k}, DType::I32),
+      fusedSizes = f.tensor({experts}, DType::I32),
+      fusedY = f.tensor({tokens, out});
+  auto &permute = f.op("moe.permute", {x, idx, m}, {rowsT, map, sizes});
+  if (capacity)
+    permute.intAttrs["capacity"] = capacity;
+  f.op("moe.grouped_matmul", {rowsT, w1, sizes}, {h});
+  f.op("moe.grouped_matmul", {h, w2, sizes}, {o});
+  f.op("moe.unpermute", {o, map, w}, {y});
+  auto &gather = f.op("moe.gather_grouped_matmul", {x, idx, w1, m},
+                      {fusedH, fusedMap, fusedSizes});
+  if (capacity)
+    gather.intAttrs["capacity"] = capacity;
+  f.op("moe.grouped_matmul_scatter", {fusedH, w2, fusedSizes, fusedMap, w},
+       {fusedY});
+  Status prepared = f.prepare();
+  ASSERT_TRUE(prepared.ok()) << prepared.message();
+  auto xs = randomValues(tokens * width, 11), ws = randomValues(tokens * k, 12),
+       w1s = randomValues(experts * hidden * width, 13),
+       w2s = randomValues(experts * out * hidden, 14);
+  f.set(x, xs);
+  f.set(idx, indices);
+  f.set(w, ws);
+  f.set(w1, w1s);
+  f.set(w2, w2s);
+  if (mask)
+    f.set(m, *mask);
+  Status ran = f.executor->run();
+  ASSERT_TRUE(ran.ok()) << ran.message();
+
+  std::vector<float> want(tokens * out, 0.0f);
+  for (int64_t p = 0; p < tokens * k; ++p) {
+    if (mask && !(*mask)[p])
+      continue;
+    int64_t t = p / k, e = indices[p];
+    std::vector<double> mid(hidden, 0.0);
+    for (int64_t j = 0; j < hidden; ++j)
+      for (int64_t i = 0; i < width; ++i)
+        mid[j] += xs[t * width + i] * w1s[(e * hidden + j) * width + i];
+    for (int64_t c = 0; c < out; ++c) {
+      double dot = 0;
+      for (int64_t j = 0; j < hidden; ++j)
+        dot += mid[j] * w2s[(e * out + c) * hidden + j];
+      want[t * out + c] += static_cast<float>(ws[p] * dot);
+    }
+  }
+  expectNear(f.get<float>(y), want, 1e-5f);
+  expectNear(f.get<float>(fusedY), want, 1e-5f);
+  EXPECT_EQ(f.get<int32_t>(map), f.get<int32_t>(fusedMap));
+  std::vector<int32_t> groupSizes = f.get<int32_t>(sizes);
+  EXPECT_EQ(groupSizes, f.get<int32_t>(fusedSizes));
+  for (int64_t e = 0; e < experts; ++e) {
+    int64_t routed = 0;
+    for (int64_t p = 0; p < tokens * k; ++p)
+      routed += indices[p] == e && (!mask || (*mask)[p]);
+    EXPECT_EQ(groupSizes[e], capacity ? capacity : routed) << "expert " << e;
+  }
+}
+} // namespace
+
+TEST(MoeKernels, DispatchWithAnIdleExpert) {
+  checkDispatch({0, 2, 2, 0, 0, 2}, 2, 3, nullptr, 0);
+}
+
+TEST(MoeKernels, DispatchWithEveryTokenOnOneExpert) {
+  checkDispatch({1, 1, 1, 1, 1}, 1, 4, nullptr, 0);
+}
+
+TEST(MoeKernels, DispatchPaddedToCapacityWithDrops) {
+  std::vector<uint8_t> mask = {1, 1, 0, 1, 1, 0};
+  checkDispatch({0, 1, 0, 1, 0, 1}, 2, 2, &mask, 2);
+}
+
+TEST(MoeKernels, GroupSizesBeyondTheBufferAreAnError) {
+  PlanFixture f;
+  int rows = f.tensor({4, 2}), weight = f.tensor({2, 3, 2}),
+      sizes = f.tensor({2}, DType::I32), out = f.tensor({4, 3});
+  f.op("moe.grouped_matmul", {rows, weight, sizes}, {out});
+  ASSERT_TRUE(f.prepare().ok());
+  f.set(sizes, std::vector<int32_t>{3, 2});
+  Status status = f.executor->run();
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("the groups hold 5 rows, more than the 4"),
+            std::string::npos)
+      << status.message();
+}
+
+TEST(MoeKernels, ExpertChoiceTakesEachExpertsTopTokens) {
+  PlanFixture f;
+  int logits = f.tensor({3, 2}), w = f.tensor({3, 2}),
+      idx = f.tensor({3, 2}, DType::I32), keep = f.tensor({3, 2}, DType::I1);
+  f.op("moe.expert_choice", {logits}, {w, idx, keep}).intAttrs["capacity"] = 1;
+  ASSERT_TRUE(f.prepare().ok());
+  // p(token, expert 0): 0.5, 0.88, 0.12 -> expert 0 takes token 1, expert 1
+  // takes token 2.
+  f.set(logits, std::vector<float>{0, 0, 2, 0, 0, 2});
+  ASSERT_TRUE(f.executor->run().ok());
+  EXPECT_EQ(f.get<uint8_t>(keep), (std::vector<uint8_t>{0, 0, 1, 0, 0, 1}));
+  EXPECT_EQ(f.get<int32_t>(idx), (std::vector<int32_t>{0, 1, 0, 1, 0, 1}));
+  std::vector<float> weights = f.get<float>(w);
+  EXPECT_NEAR(weights[2], 1 / (1 + std::exp(-2.0)), 1e-6);
+  EXPECT_EQ(weights[0], 0.0f);
+}
+
+TEST(MoeKernels, SinkhornBalancesUniformRouting) {
+  // Every token prefers expert 0 slightly; Sinkhorn spreads them evenly.
+  PlanFixture f;
+  int logits = f.tensor({4, 2}), w = f.tensor({4, 1}),
+      idx = f.tensor({4, 1}, DType::I32);
+  auto &op = f.op("moe.sinkhorn", {logits}, {w, idx});
+  op.intAttrs["k"] = 1;
+  op.floatAttrs["tol"] = 1e-6;
+  ASSERT_TRUE(f.prepare().ok());
+  f.set(logits, std::vector<float>{0.4f, 0, 0.3f, 0, 0.2f, 0, 0.1f, 0});
+  ASSERT_TRUE(f.executor->run().ok());
+  std::vector<int32_t> chosen = f.get<int32_t>(idx);
+  EXPECT_EQ(std::count(chosen.begin(), chosen.end(), 0), 2);
+  // Top-1 weights are the sigmoid of the chosen logit.
+  std::vector<float> weights = f.get<float>(w);
+  EXPECT_NEAR(weights[0], 1 / (1 + std::exp(-(chosen[0] == 0 ? 0.4 : 0.0))),
+              1e-6);
+}
