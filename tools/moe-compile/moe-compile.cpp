@@ -11,15 +11,20 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/Frontend/ConfigJson.h"
 #include "moe/Frontend/Frontend.h"
 #include "moe/Frontend/GraphBuilder.h"
 #include "moe/Frontend/Parameters.h"
+#include "moe/Target/PlanEmitter.h"
+#include "moe/Transforms/Passes.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 using namespace moe::frontend;
@@ -37,10 +42,12 @@ static cl::opt<std::string>
                           "are told apart by the flags they use)"),
                  cl::value_desc("name"));
 
-enum class Emit { MLIR };
+enum class Emit { MLIR, Plan };
 static cl::opt<Emit>
-    emit("emit", cl::desc("What to print"),
-         cl::values(clEnumValN(Emit::MLIR, "mlir", "the forward graph")),
+    emit("emit", cl::desc("What to produce"),
+         cl::values(clEnumValN(Emit::MLIR, "mlir", "the forward graph"),
+                    clEnumValN(Emit::Plan, "plan",
+                               "the execution plan for moe-run (binary)")),
          cl::init(Emit::MLIR));
 
 static cl::opt<bool>
@@ -158,14 +165,41 @@ int main(int argc, char **argv) {
   }
   if (summary) {
     printSummary(*config, output->os());
-  } else {
-    mlir::MLIRContext context;
-    mlir::OwningOpRef<mlir::ModuleOp> module =
-        buildForwardGraph(context, *config);
-    if (!module)
-      return 1;
-    module->print(output->os());
+    output->keep();
+    return 0;
   }
+  if (emit == Emit::Plan && outputFile == "-" &&
+      llvm::sys::Process::StandardOutIsDisplayed()) {
+    diag.error(SourceLoc{}, "a plan is binary; write it with -o <file> or "
+                            "pipe it to moe-run -");
+    return 1;
+  }
+  mlir::MLIRContext context;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      buildForwardGraph(context, *config);
+  if (!module)
+    return 1;
+  if (emit == Emit::MLIR) {
+    module->print(output->os());
+    output->keep();
+    return 0;
+  }
+  mlir::PassManager pm(&context);
+  pm.addNestedPass<mlir::func::FuncOp>(mlir::moe::createPlanMemory());
+  if (mlir::failed(pm.run(*module)))
+    return 1;
+  std::vector<uint8_t> bytes;
+  moe::target::PlanModelInfo info;
+  info.vocabSize = config->paddedVocabSize();
+  info.numLayers = config->numLayers;
+  info.numExperts = config->numExperts;
+  info.initMethodStd = config->initMethodStd;
+  info.seed = config->seed;
+  info.configJson = configToJson(*config);
+  if (mlir::failed(moe::target::emitPlan(*module, info, bytes)))
+    return 1;
+  output->os().write(reinterpret_cast<const char *>(bytes.data()),
+                     bytes.size());
   output->keep();
   return 0;
 }

@@ -28,8 +28,9 @@ struct KernelArgs {
   const TensorInfo &output(size_t i) const {
     return plan.tensors[op.outputs[i]];
   }
+  /// Input i, or null when the optional operand is absent.
   template <typename T> T *in(size_t i) const {
-    return static_cast<T *>(inputs[i]);
+    return i < inputs.size() ? static_cast<T *>(inputs[i]) : nullptr;
   }
   template <typename T> T *out(size_t i) const {
     return static_cast<T *>(outputs[i]);

@@ -1,0 +1,217 @@
+//===- Weights.cpp - parameters: initialisation and safetensors -----------===//
+
+#include "moert/Weights.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <random>
+#include <unistd.h>
+
+namespace moert {
+
+namespace {
+
+const std::string expertPlaceholder = "{expert}";
+
+/// One tensor of the file: a whole parameter, or one expert's slice of a
+/// stacked parameter.
+struct FileTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  float *data;
+  int64_t elements;
+};
+
+std::vector<FileTensor> fileTensors(cpu::Executor &executor) {
+  std::vector<FileTensor> result;
+  const Plan &plan = executor.plan();
+  for (const ParameterInfo &param : plan.parameters) {
+    const TensorInfo &t = plan.tensors[param.tensor];
+    float *data = executor.dataAs<float>(param.tensor);
+    size_t at = param.name.find(expertPlaceholder);
+    if (at == std::string::npos || t.shape.size() < 2) {
+      result.push_back({param.name, t.shape, data, t.numElements()});
+      continue;
+    }
+    std::vector<int64_t> slice(t.shape.begin() + 1, t.shape.end());
+    int64_t sliceElements = t.numElements() / t.shape[0];
+    for (int64_t e = 0; e < t.shape[0]; ++e) {
+      std::string name = param.name;
+      name.replace(at, expertPlaceholder.size(), std::to_string(e));
+      result.push_back({name, slice, data + e * sliceElements, sliceElements});
+    }
+  }
+  return result;
+}
+
+/// A standard normal from two uniforms (Box-Muller), the same on every
+/// platform for the same generator state.
+double standardNormal(std::mt19937_64 &gen) {
+  double u1 = ((gen() >> 11) + 1.0) * 0x1.0p-53;
+  double u2 = (gen() >> 11) * 0x1.0p-53;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+float bf16ToFloat(uint16_t bits) {
+  uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &wide, sizeof(value));
+  return value;
+}
+
+float f16ToFloat(uint16_t bits) {
+  uint32_t sign = (bits >> 15) & 1, exponent = (bits >> 10) & 0x1f,
+           mantissa = bits & 0x3ff;
+  float magnitude;
+  if (exponent == 0)
+    magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+  else if (exponent == 31)
+    magnitude = mantissa ? NAN : INFINITY;
+  else
+    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+  return sign ? -magnitude : magnitude;
+}
+
+} // namespace
+
+void initializeParameters(cpu::Executor &executor, uint64_t seed) {
+  const Plan &plan = executor.plan();
+  std::mt19937_64 gen(seed);
+  double std = plan.model.initMethodStd;
+  double scaled =
+      std / std::sqrt(2.0 * std::max<int64_t>(1, plan.model.numLayers));
+  for (const ParameterInfo &param : plan.parameters) {
+    float *data = executor.dataAs<float>(param.tensor);
+    int64_t n = plan.tensors[param.tensor].numElements();
+    switch (param.init) {
+    case Init::Ones:
+      std::fill(data, data + n, 1.0f);
+      break;
+    case Init::Zeros:
+      std::fill(data, data + n, 0.0f);
+      break;
+    case Init::Normal:
+    case Init::ScaledNormal: {
+      double sigma = param.init == Init::Normal ? std : scaled;
+      for (int64_t i = 0; i < n; ++i)
+        data[i] = static_cast<float>(sigma * standardNormal(gen));
+      break;
+    }
+    }
+  }
+}
+
+Status saveSafetensors(cpu::Executor &executor, const std::string &path) {
+  std::vector<FileTensor> tensors = fileTensors(executor);
+  nlohmann::ordered_json header;
+  header["__metadata__"] = {{"format", "pt"}};
+  int64_t offset = 0;
+  for (const FileTensor &t : tensors) {
+    int64_t bytes = t.elements * 4;
+    header[t.name] = {{"dtype", "F32"},
+                      {"shape", t.shape},
+                      {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+
+  std::string temporary = path + ".tmp";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0)
+    return Status::error(path + ": cannot write: " + std::strerror(errno));
+  auto writeAll = [fd](const void *data, size_t size) {
+    const char *p = static_cast<const char *>(data);
+    while (size > 0) {
+      ssize_t written = ::write(fd, p, size);
+      if (written <= 0)
+        return false;
+      p += written;
+      size -= written;
+    }
+    return true;
+  };
+  uint64_t headerSize = text.size();
+  bool ok = writeAll(&headerSize, 8) && writeAll(text.data(), text.size());
+  for (const FileTensor &t : tensors)
+    ok = ok && writeAll(t.data, t.elements * 4);
+  ok = ok && ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::string reason = std::strerror(errno);
+    std::remove(temporary.c_str());
+    return Status::error(path + ": cannot write: " + reason);
+  }
+  return Status();
+}
+
+Status loadSafetensors(cpu::Executor &executor, const std::string &path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    return Status::error(path + ": cannot open the checkpoint");
+  file.seekg(0, std::ios::end);
+  int64_t fileSize = file.tellg();
+  file.seekg(0);
+  uint64_t headerSize = 0;
+  if (fileSize < 8 || !file.read(reinterpret_cast<char *>(&headerSize), 8) ||
+      headerSize > static_cast<uint64_t>(fileSize - 8))
+    return Status::error(path + ": not a safetensors file (bad header size)");
+  std::string text(headerSize, '\0');
+  file.read(text.data(), headerSize);
+  nlohmann::json header = nlohmann::json::parse(text, nullptr, false);
+  if (header.is_discarded() || !header.is_object())
+    return Status::error(path + ": not a safetensors file (bad JSON header)");
+  int64_t dataStart = 8 + static_cast<int64_t>(headerSize);
+
+  for (const FileTensor &t : fileTensors(executor)) {
+    auto entry = header.find(t.name);
+    if (entry == header.end())
+      return Status::error(path + ": tensor '" + t.name + "' is missing");
+    const nlohmann::json &desc = *entry;
+    std::string dtype = desc.value("dtype", "");
+    std::vector<int64_t> shape = desc.value("shape", std::vector<int64_t>{-1});
+    std::vector<int64_t> offsets =
+        desc.value("data_offsets", std::vector<int64_t>{});
+    if (shape != t.shape) {
+      std::string want, got;
+      for (int64_t d : t.shape)
+        want += (want.empty() ? "" : ", ") + std::to_string(d);
+      for (int64_t d : shape)
+        got += (got.empty() ? "" : ", ") + std::to_string(d);
+      return Status::error(path + ": tensor '" + t.name + "' has shape [" +
+                           got + "], the model needs [" + want + "]");
+    }
+    int64_t elementBytes = dtype == "F32"                        ? 4
+                           : (dtype == "BF16" || dtype == "F16") ? 2
+                                                                 : 0;
+    if (!elementBytes)
+      return Status::error(path + ": tensor '" + t.name + "' is " + dtype +
+                           "; expected F32, BF16 or F16");
+    if (offsets.size() != 2 ||
+        offsets[1] - offsets[0] != t.elements * elementBytes ||
+        offsets[0] < 0 || dataStart + offsets[1] > fileSize)
+      return Status::error(path + ": tensor '" + t.name +
+                           "' has data offsets outside the file or of the "
+                           "wrong size");
+    file.seekg(dataStart + offsets[0]);
+    if (elementBytes == 4) {
+      file.read(reinterpret_cast<char *>(t.data), t.elements * 4);
+    } else {
+      std::vector<uint16_t> half(t.elements);
+      file.read(reinterpret_cast<char *>(half.data()), t.elements * 2);
+      for (int64_t i = 0; i < t.elements; ++i)
+        t.data[i] =
+            dtype == "BF16" ? bf16ToFloat(half[i]) : f16ToFloat(half[i]);
+    }
+    if (!file)
+      return Status::error(path + ": tensor '" + t.name + "' is truncated");
+  }
+  return Status();
+}
+
+} // namespace moert
