@@ -18,10 +18,14 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Compiles the tiny example: its summary, then its forward graph.
+# Compiles the tiny example and evaluates it on the bundled corpus.
 demo: build
+	$(BUILD)/bin/moe-preprocess --input examples/corpus/tiny.jsonl \
+	  --output-prefix $(BUILD)/corpus/tiny --append-eod
 	$(BUILD)/bin/moe-compile examples/tiny.yaml --summary
-	$(BUILD)/bin/moe-compile examples/tiny.yaml
+	$(BUILD)/bin/moe-compile examples/tiny.yaml --emit=plan -o $(BUILD)/tiny.plan
+	$(BUILD)/bin/moe-run $(BUILD)/tiny.plan \
+	  --data $(BUILD)/corpus/tiny_text_document --eval-iters 4
 
 # lit prints its own summary, then ctest runs every test (each lit file and
 # each gtest) and prints the closing count.

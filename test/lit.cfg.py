@@ -1,5 +1,6 @@
 # lit configuration of the moe-compiler test suites.
 import os
+import subprocess
 
 import lit.formats
 
@@ -16,3 +17,8 @@ config.environment["PATH"] = os.pathsep.join(
     [config.moe_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
 )
 config.substitutions.append(("%moe_src_root", config.moe_src_root))
+
+# The PyTorch oracle runs on Debian's interpreter, which has python3-torch.
+config.substitutions.append(("%python", config.python))
+if subprocess.run([config.python, "-c", "import torch"], capture_output=True).returncode == 0:
+    config.available_features.add("torch")

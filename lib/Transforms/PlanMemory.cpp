@@ -1,5 +1,6 @@
 //===- PlanMemory.cpp - activation offsets in one arena -------------------===//
 
+#include "moe/Dialect/Moe/MoeOps.h"
 #include "moe/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -70,6 +71,10 @@ void PlanMemoryPass::runOnOperation() {
       for (Operation *user : result.getUsers())
         buffer.last = std::max(
             buffer.last, isa<func::ReturnOp>(user) ? end : position[user]);
+      // Routing decisions stay readable after the step: the runtime counts
+      // tokens per expert from them.
+      if (isa<moe::TopKOp, moe::SinkhornOp, moe::ExpertChoiceOp>(op))
+        buffer.last = end;
       buffers.push_back(buffer);
     }
   }

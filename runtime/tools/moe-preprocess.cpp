@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -113,6 +114,10 @@ int main(int argc, char **argv) {
     writer.addDocument(ids);
   }
   std::string prefix = outputPrefix + "_" + key + "_document";
+  std::filesystem::path parent = std::filesystem::path(prefix).parent_path();
+  std::error_code ignored;
+  if (!parent.empty())
+    std::filesystem::create_directories(parent, ignored);
   Status written = writer.write(prefix);
   if (!written.ok()) {
     std::cerr << "moe-preprocess: " << written.message() << "\n";

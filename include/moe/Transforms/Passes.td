@@ -11,7 +11,10 @@ def PlanMemory : Pass<"moe-plan-memory", "::mlir::func::FuncOp"> {
     Buffer assignment for a straight-line function: every tensor result of an
     op (not constants, which the plan stores, nor the function's arguments,
     which are parameters and inputs) is a buffer, live from the op that
-    defines it to its last use, or to the end when it is returned. Buffers
+    defines it to its last use, or to the end when it is returned. The
+    results of routing ops (moe.topk, moe.sinkhorn, moe.expert_choice) live to
+    the end: the runtime reads them after the step to count tokens per
+    expert. Buffers
     are placed largest first at the lowest offset (aligned to 64 bytes) that
     does not overlap a buffer whose live range meets theirs, so an op's
     outputs never alias its inputs.
