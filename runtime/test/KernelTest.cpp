@@ -412,3 +412,125 @@ TEST(MoeKernels, SinkhornBalancesUniformRouting) {
   EXPECT_NEAR(weights[0], 1 / (1 + std::exp(-(chosen[0] == 0 ? 0.4 : 0.0))),
               1e-6);
 }
+
+TEST(DenseKernels, LayerNormMatchesNaive) {
+  PlanFixture f;
+  int x = f.tensor({3, 5}), g = f.tensor({5}), b = f.tensor({5}),
+      y = f.tensor({3, 5});
+  f.op("nn.layernorm", {x, g, b}, {y}).floatAttrs["eps"] = 1e-5;
+  ASSERT_TRUE(f.prepare().ok());
+  auto xs = randomValues(15, 20), gs = randomValues(5, 21),
+       bs = randomValues(5, 22);
+  f.set(x, xs);
+  f.set(g, gs);
+  f.set(b, bs);
+  ASSERT_TRUE(f.executor->run().ok());
+  std::vector<float> want(15);
+  for (int t = 0; t < 3; ++t) {
+    double mean = 0, var = 0;
+    for (int h = 0; h < 5; ++h)
+      mean += xs[t * 5 + h] / 5.0;
+    for (int h = 0; h < 5; ++h)
+      var += (xs[t * 5 + h] - mean) * (xs[t * 5 + h] - mean) / 5.0;
+    for (int h = 0; h < 5; ++h)
+      want[t * 5 + h] = static_cast<float>(
+          (xs[t * 5 + h] - mean) / std::sqrt(var + 1e-5) * gs[h] + bs[h]);
+  }
+  expectNear(f.get<float>(y), want, 1e-5f);
+}
+
+TEST(DenseKernels, ElementwiseOpsMatchTheirFormulas) {
+  PlanFixture f;
+  int a = f.tensor({2, 3}), b = f.tensor({2, 3}), gate = f.tensor({2, 1});
+  int sum = f.tensor({2, 3}), swiglu = f.tensor({2, 3}), erf = f.tensor({2, 3}),
+      tanh = f.tensor({2, 3}), gated = f.tensor({2, 3});
+  f.op("nn.add", {a, b}, {sum});
+  f.op("nn.swiglu", {a, b}, {swiglu});
+  f.op("nn.gelu", {a}, {erf}).intAttrs["approximate"] = 0;
+  f.op("nn.gelu", {a}, {tanh}).intAttrs["approximate"] = 1;
+  f.op("nn.sigmoid_gate", {a, gate}, {gated});
+  ASSERT_TRUE(f.prepare().ok());
+  auto as = randomValues(6, 23), bs = randomValues(6, 24);
+  std::vector<float> gs = {0.5f, -2.0f};
+  f.set(a, as);
+  f.set(b, bs);
+  f.set(gate, gs);
+  ASSERT_TRUE(f.executor->run().ok());
+  std::vector<float> wantSum(6), wantSwiglu(6), wantErf(6), wantTanh(6),
+      wantGated(6);
+  for (int i = 0; i < 6; ++i) {
+    double x = as[i];
+    wantSum[i] = static_cast<float>(x + bs[i]);
+    wantSwiglu[i] = static_cast<float>(x / (1 + std::exp(-x)) * bs[i]);
+    wantErf[i] =
+        static_cast<float>(0.5 * x * (1 + std::erf(x / std::sqrt(2.0))));
+    wantTanh[i] = static_cast<float>(
+        0.5 * x *
+        (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))));
+    wantGated[i] = static_cast<float>(x / (1 + std::exp(-gs[i / 3])));
+  }
+  expectNear(f.get<float>(sum), wantSum, 1e-6f);
+  expectNear(f.get<float>(swiglu), wantSwiglu, 1e-6f);
+  expectNear(f.get<float>(erf), wantErf, 1e-6f);
+  expectNear(f.get<float>(tanh), wantTanh, 1e-6f);
+  expectNear(f.get<float>(gated), wantGated, 1e-6f);
+}
+
+TEST(MoeKernels, RouterLogitsAreInputTimesWeightTransposed) {
+  PlanFixture f;
+  int x = f.tensor({4, 3}), w = f.tensor({2, 3}), l = f.tensor({4, 2});
+  f.op("moe.router", {x, w}, {l});
+  ASSERT_TRUE(f.prepare().ok());
+  auto xs = randomValues(12, 25), ws = randomValues(6, 26);
+  f.set(x, xs);
+  f.set(w, ws);
+  ASSERT_TRUE(f.executor->run().ok());
+  std::vector<float> want(8);
+  for (int t = 0; t < 4; ++t)
+    for (int e = 0; e < 2; ++e)
+      for (int h = 0; h < 3; ++h)
+        want[t * 2 + e] += xs[t * 3 + h] * ws[e * 3 + h];
+  expectNear(f.get<float>(l), want, 1e-5f);
+}
+
+TEST(MoeKernels, JitterStaysInItsBandAndFollowsTheSeed) {
+  PlanFixture f;
+  int x = f.tensor({64, 8}), seed = f.tensor({}, DType::I64),
+      y = f.tensor({64, 8});
+  f.op("moe.jitter", {x, seed}, {y}).floatAttrs["eps"] = 0.1;
+  ASSERT_TRUE(f.prepare().ok());
+  f.set(x, std::vector<float>(512, 2.0f));
+  f.set(seed, std::vector<int64_t>{5});
+  ASSERT_TRUE(f.executor->run().ok());
+  std::vector<float> first = f.get<float>(y);
+  double mean = 0;
+  for (float v : first) {
+    EXPECT_GE(v, 2.0f * 0.9f);
+    EXPECT_LE(v, 2.0f * 1.1f);
+    mean += v / 512;
+  }
+  EXPECT_NEAR(mean, 2.0, 0.02);
+  ASSERT_TRUE(f.executor->run().ok());
+  EXPECT_EQ(f.get<float>(y), first) << "the same seed gives the same noise";
+  f.set(seed, std::vector<int64_t>{6});
+  ASSERT_TRUE(f.executor->run().ok());
+  EXPECT_NE(f.get<float>(y), first);
+}
+
+TEST(MoeKernels, CollectivesOfOneRankCopyAndLargerGroupsAreRefused) {
+  PlanFixture f;
+  int x = f.tensor({2, 2}), y = f.tensor({2, 2});
+  auto &op = f.op("moe.all_reduce", {x}, {y});
+  op.intAttrs = {{"size", 1}, {"group", 3}, {"reduction", 0}};
+  ASSERT_TRUE(f.prepare().ok());
+  f.set(x, std::vector<float>{1, 2, 3, 4});
+  ASSERT_TRUE(f.executor->run().ok());
+  EXPECT_EQ(f.get<float>(y), (std::vector<float>{1, 2, 3, 4}));
+
+  PlanFixture g;
+  int a = g.tensor({2, 2}), b = g.tensor({2, 2});
+  g.op("moe.all_reduce", {a}, {b}).intAttrs = {{"size", 4}};
+  Status refused = g.prepare();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("runs over 4 ranks"), std::string::npos);
+}
