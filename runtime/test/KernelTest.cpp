@@ -534,3 +534,17 @@ TEST(MoeKernels, CollectivesOfOneRankCopyAndLargerGroupsAreRefused) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.message().find("runs over 4 ranks"), std::string::npos);
 }
+
+TEST(MoeKernels, RoutingIndicesOutsideTheExpertsAreAnError) {
+  PlanFixture f;
+  int x = f.tensor({2, 3}), idx = f.tensor({2, 1}, DType::I32),
+      rows = f.tensor({2, 3}), map = f.tensor({2, 1}, DType::I32),
+      sizes = f.tensor({4}, DType::I32);
+  f.op("moe.permute", {x, idx}, {rows, map, sizes});
+  ASSERT_TRUE(f.prepare().ok());
+  f.set(idx, std::vector<int32_t>{1, 4});
+  Status status = f.executor->run();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message(),
+            "op 0 (moe.permute): routing index 4 is not an expert of 4");
+}

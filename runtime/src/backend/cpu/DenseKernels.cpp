@@ -11,9 +11,6 @@ namespace moert::cpu {
 
 namespace {
 
-int64_t rows(const TensorInfo &t) { return t.shape[0]; }
-int64_t cols(const TensorInfo &t) { return t.shape[1]; }
-
 //===----------------------------------------------------------------------===//
 // nn.embedding
 //===----------------------------------------------------------------------===//

@@ -12,9 +12,6 @@ namespace moert::cpu {
 
 namespace {
 
-int64_t rows(const TensorInfo &t) { return t.shape[0]; }
-int64_t cols(const TensorInfo &t) { return t.shape[1]; }
-
 //===----------------------------------------------------------------------===//
 // moe.capacity
 //===----------------------------------------------------------------------===//
@@ -43,14 +40,11 @@ Status runCapacity(const KernelArgs &a) {
   uint8_t *keep = a.out<uint8_t>(0);
   int32_t *counts = a.out<int32_t>(1);
 
+  MOERT_RETURN_IF_ERROR(checkExpertIndices(indices, tokens * k, experts));
   // The pairs routed to each expert, in token order.
   std::vector<std::vector<int64_t>> pairs(experts);
-  for (int64_t p = 0; p < tokens * k; ++p) {
-    if (indices[p] < 0 || indices[p] >= experts)
-      return Status::error("routing index " + std::to_string(indices[p]) +
-                           " is not an expert of " + std::to_string(experts));
+  for (int64_t p = 0; p < tokens * k; ++p)
     pairs[indices[p]].push_back(p);
-  }
   std::fill(keep, keep + tokens * k, 0);
   for (int64_t e = 0; e < experts; ++e) {
     std::vector<int64_t> &list = pairs[e];
@@ -77,14 +71,11 @@ Status runCapacity(const KernelArgs &a) {
 Status computeLayout(const int32_t *indices, const uint8_t *mask, int64_t pairs,
                      int64_t experts, int64_t capacity, int32_t *rowMap,
                      int32_t *sizes) {
+  MOERT_RETURN_IF_ERROR(checkExpertIndices(indices, pairs, experts));
   std::vector<int64_t> kept(experts, 0);
-  for (int64_t p = 0; p < pairs; ++p) {
-    if (indices[p] < 0 || indices[p] >= experts)
-      return Status::error("routing index " + std::to_string(indices[p]) +
-                           " is not an expert of " + std::to_string(experts));
+  for (int64_t p = 0; p < pairs; ++p)
     if (!mask || mask[p])
       ++kept[indices[p]];
-  }
   std::vector<int64_t> next(experts, 0);
   for (int64_t e = 0; e < experts; ++e) {
     if (capacity && kept[e] > capacity)

@@ -63,6 +63,15 @@ Status OpChecker::floatAttr(const char *key) const {
   return Status();
 }
 
+Status checkExpertIndices(const int32_t *indices, int64_t count,
+                          int64_t experts) {
+  for (int64_t i = 0; i < count; ++i)
+    if (indices[i] < 0 || indices[i] >= experts)
+      return Status::error("routing index " + std::to_string(indices[i]) +
+                           " is not an expert of " + std::to_string(experts));
+  return Status();
+}
+
 void matmulTransB(const float *a, const float *b, float *c, int64_t m,
                   int64_t n, int64_t k, int64_t lda, int64_t ldb, int64_t ldc,
                   float beta) {

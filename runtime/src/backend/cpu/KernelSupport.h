@@ -36,6 +36,14 @@ private:
   const OpInfo &op;
 };
 
+/// Rows and columns of a matrix operand.
+inline int64_t rows(const TensorInfo &t) { return t.shape[0]; }
+inline int64_t cols(const TensorInfo &t) { return t.shape[1]; }
+
+/// Checks that each of `count` routing indices names one of `experts`.
+Status checkExpertIndices(const int32_t *indices, int64_t count,
+                          int64_t experts);
+
 /// Row-major C = A * B^T with A [m, k] (row stride lda) and B [n, k] (row
 /// stride ldb), C [m, n] (row stride ldc); accumulates into C when `beta` is
 /// 1.

@@ -13,9 +13,6 @@ namespace moert::cpu {
 
 namespace {
 
-int64_t rows(const TensorInfo &t) { return t.shape[0]; }
-int64_t cols(const TensorInfo &t) { return t.shape[1]; }
-
 /// Softmax of one row of logits in double, for the losses.
 void softmaxRow(const float *logits, int64_t n, std::vector<double> &probs) {
   probs.resize(n);
@@ -31,15 +28,6 @@ double logSumExp(const float *logits, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     sum += std::exp(logits[i] - max);
   return max + std::log(sum);
-}
-
-Status checkExpertIndices(const int32_t *indices, int64_t count,
-                          int64_t experts) {
-  for (int64_t i = 0; i < count; ++i)
-    if (indices[i] < 0 || indices[i] >= experts)
-      return Status::error("routing index " + std::to_string(indices[i]) +
-                           " is not an expert of " + std::to_string(experts));
-  return Status();
 }
 
 //===----------------------------------------------------------------------===//
