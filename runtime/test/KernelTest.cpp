@@ -548,3 +548,36 @@ TEST(MoeKernels, RoutingIndicesOutsideTheExpertsAreAnError) {
   EXPECT_EQ(status.message(),
             "op 0 (moe.permute): routing index 4 is not an expert of 4");
 }
+
+TEST(DenseKernels, AdamWMatchesTorchsUpdate) {
+  // torch.optim.AdamW on p = [1, -2] with gradients [0.5, 0.1] then
+  // [-0.3, 0.2], lr 0.1, betas (0.9, 0.95), eps 1e-8, weight decay 0.1 ends
+  // at p = [0.8618359, -2.1549985] (computed with PyTorch 1.13).
+  PlanFixture f;
+  int p = f.tensor({2}), g = f.tensor({2}), m = f.tensor({2}),
+      v = f.tensor({2}), lr = f.tensor({}), step = f.tensor({}, DType::I64);
+  int p1 = f.tensor({2}), m1 = f.tensor({2}), v1 = f.tensor({2});
+  auto &op = f.op("nn.adamw", {p, g, m, v, lr, step}, {p1, m1, v1});
+  op.floatAttrs = {
+      {"beta1", 0.9}, {"beta2", 0.95}, {"eps", 1e-8}, {"weight_decay", 0.1}};
+  ASSERT_TRUE(f.prepare().ok());
+  std::vector<float> params = {1.0f, -2.0f}, m0 = {0, 0}, v0 = {0, 0};
+  std::vector<std::vector<float>> grads = {{0.5f, 0.1f}, {-0.3f, 0.2f}};
+  for (int64_t s = 1; s <= 2; ++s) {
+    f.set(p, params);
+    f.set(g, grads[s - 1]);
+    f.set(m, m0);
+    f.set(v, v0);
+    f.set(lr, std::vector<float>{0.1f});
+    f.set(step, std::vector<int64_t>{s});
+    ASSERT_TRUE(f.executor->run().ok());
+    params = f.get<float>(p1);
+    m0 = f.get<float>(m1);
+    v0 = f.get<float>(v1);
+  }
+  EXPECT_NEAR(params[0], 0.8618359, 1e-6);
+  EXPECT_NEAR(params[1], -2.1549985, 1e-6);
+
+  f.set(step, std::vector<int64_t>{0});
+  EXPECT_FALSE(f.executor->run().ok());
+}
