@@ -25,6 +25,13 @@ public:
 
 private:
   SourceLoc locOf(yaml::Node *node) const {
+    // The parser leaves nodes it made while recovering from an error without
+    // a position.
+    const char *start = node->getSourceRange().Start.getPointer();
+    const llvm::MemoryBuffer *text = sm.getMemoryBuffer(buffer);
+    if (!start || start < text->getBufferStart() ||
+        start > text->getBufferEnd())
+      return SourceLoc{path.str()};
     auto [line, column] =
         sm.getLineAndColumn(node->getSourceRange().Start, buffer);
     return SourceLoc{path.str(), line, column};
