@@ -93,6 +93,27 @@ TEST(Plan, ActivationsMustFitTheArena) {
             "arena of 8 bytes");
 }
 
+TEST(Plan, InputsMustMatchTheMicroBatch) {
+  // The model says 4 tokens per micro-batch; a 3-token "tokens" input would
+  // let the runtime write past it.
+  flatbuffers::FlatBufferBuilder b;
+  std::vector<int64_t> shape = {3};
+  std::vector<flatbuffers::Offset<plan::Tensor>> tensors = {
+      plan::CreateTensorDirect(b, "tokens", plan::DType::I32, &shape,
+                               plan::TensorKind::Input, 0)};
+  std::vector<flatbuffers::Offset<plan::NamedTensor>> inputs = {
+      plan::CreateNamedTensorDirect(b, "tokens", 0)};
+  std::vector<flatbuffers::Offset<plan::Op>> ops;
+  auto model = plan::CreateModelDirect(b, 4, 1, 16, 0.02, 1, 1, 0, "{}");
+  auto root = plan::CreatePlanDirect(b, planVersion(), 0, &tensors, &ops,
+                                     &inputs, nullptr, nullptr, nullptr, model);
+  plan::FinishPlanBuffer(b, root);
+  std::vector<uint8_t> bytes(b.GetBufferPointer(),
+                             b.GetBufferPointer() + b.GetSize());
+  EXPECT_EQ(errorOf(bytes),
+            "model.plan: 'tokens' is tensor<3xi32>, expected tensor<4xi32>");
+}
+
 TEST(Plan, AMissingFileIsAnError) {
   StatusOr<Plan> plan = loadPlan("/nonexistent/model.plan");
   ASSERT_FALSE(plan.ok());

@@ -244,7 +244,35 @@ private:
     if (info.seqLength < 1 || info.microBatchSize < 1 || info.vocabSize < 1)
       return Status::error("the model description has no sequence length, "
                            "micro-batch size or vocabulary");
+    MOERT_RETURN_IF_ERROR(checkInterface());
     return std::move(result);
+  }
+
+  /// The inputs the runtime fills and the results it reads must have the
+  /// types it writes and reads.
+  Status checkInterface() const {
+    int64_t tokens = result.model.seqLength * result.model.microBatchSize;
+    auto expect = [&](const std::map<std::string, int> &named,
+                      const std::string &name, DType dtype,
+                      std::vector<int64_t> shape) {
+      auto it = named.find(name);
+      if (it == named.end())
+        return Status();
+      const TensorInfo &t = result.tensors[it->second];
+      if (t.dtype == dtype && t.shape == shape)
+        return Status();
+      TensorInfo want;
+      want.dtype = dtype;
+      want.shape = shape;
+      return Status::error("'" + name + "' is " + t.typeString() +
+                           ", expected " + want.typeString());
+    };
+    for (const char *name : {"tokens", "labels", "positions"})
+      MOERT_RETURN_IF_ERROR(expect(result.inputs, name, DType::I32, {tokens}));
+    MOERT_RETURN_IF_ERROR(expect(result.inputs, "jitter_seed", DType::I64, {}));
+    for (const char *name : {"lm_loss", "aux_loss", "z_loss"})
+      MOERT_RETURN_IF_ERROR(expect(result.results, name, DType::F32, {}));
+    return Status();
   }
 
   const plan::Plan &fb;
