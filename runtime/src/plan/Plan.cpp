@@ -241,9 +241,17 @@ private:
     info.initMethodStd = model->init_method_std();
     info.seed = model->seed();
     info.configJson = model->config_json() ? model->config_json()->str() : "";
-    if (info.seqLength < 1 || info.microBatchSize < 1 || info.vocabSize < 1)
-      return Status::error("the model description has no sequence length, "
-                           "micro-batch size or vocabulary");
+    const int64_t limit = int64_t(1) << 24;
+    if (info.seqLength < 1 || info.microBatchSize < 1 || info.vocabSize < 1 ||
+        info.seqLength > limit || info.microBatchSize > limit ||
+        info.vocabSize > limit)
+      return Status::error("the model description has no usable sequence "
+                           "length, micro-batch size or vocabulary");
+    if (info.numLayers < 0 || info.numLayers > limit || info.numExperts < 0 ||
+        info.numExperts > limit)
+      return Status::error("the model description has " +
+                           std::to_string(info.numLayers) + " layers and " +
+                           std::to_string(info.numExperts) + " experts");
     MOERT_RETURN_IF_ERROR(checkInterface());
     return std::move(result);
   }
