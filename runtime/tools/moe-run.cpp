@@ -172,14 +172,18 @@ int main(int argc, char **argv) {
 
   nlohmann::json config =
       nlohmann::json::parse(plan.model.configJson, nullptr, false);
-  if (options.data.empty() && config.is_object() &&
-      config.contains("data_path") && !config["data_path"].empty())
+  if (!config.is_object())
+    config = nlohmann::json::object();
+  if (options.data.empty() && config.contains("data_path") &&
+      config["data_path"].is_array() && !config["data_path"].empty() &&
+      config["data_path"][0].is_string())
     options.data = config["data_path"][0].get<std::string>();
   if (options.data.empty())
     fail("no dataset: give --data <prefix> (see moe-preprocess)");
   if (options.split.empty())
-    options.split =
-        config.is_object() ? config.value("split", "969,30,1") : "969,30,1";
+    options.split = config.contains("split") && config["split"].is_string()
+                        ? config["split"].get<std::string>()
+                        : "969,30,1";
 
   StatusOr<data::IndexedDataset> dataset =
       data::IndexedDataset::open(options.data);

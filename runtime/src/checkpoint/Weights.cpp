@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -173,10 +174,23 @@ Status loadSafetensors(cpu::Executor &executor, const std::string &path) {
     if (entry == header.end())
       return Status::error(path + ": tensor '" + t.name + "' is missing");
     const nlohmann::json &desc = *entry;
-    std::string dtype = desc.value("dtype", "");
-    std::vector<int64_t> shape = desc.value("shape", std::vector<int64_t>{-1});
+    auto isIntList = [](const nlohmann::json &list) {
+      return list.is_array() &&
+             std::all_of(list.begin(), list.end(), [](const nlohmann::json &v) {
+               return v.is_number_integer();
+             });
+    };
+    if (!desc.is_object() || !desc.contains("dtype") ||
+        !desc["dtype"].is_string() || !desc.contains("shape") ||
+        !isIntList(desc["shape"]) || !desc.contains("data_offsets") ||
+        !isIntList(desc["data_offsets"]))
+      return Status::error(path + ": tensor '" + t.name +
+                           "' has a malformed description (dtype, shape, "
+                           "data_offsets)");
+    std::string dtype = desc["dtype"].get<std::string>();
+    std::vector<int64_t> shape = desc["shape"].get<std::vector<int64_t>>();
     std::vector<int64_t> offsets =
-        desc.value("data_offsets", std::vector<int64_t>{});
+        desc["data_offsets"].get<std::vector<int64_t>>();
     if (shape != t.shape) {
       std::string want, got;
       for (int64_t d : t.shape)
