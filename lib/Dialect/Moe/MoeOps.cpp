@@ -264,8 +264,7 @@ LogicalResult GroupedMatmulOp::verify() {
 }
 
 LogicalResult GatherGroupedMatmulOp::verify() {
-  if (failed(checkRank(*this, "output", getOutput().getType(), 2)) ||
-      failed(checkRank(*this, "input", getInput().getType(), 2)))
+  if (failed(checkRank(*this, "output", getOutput().getType(), 2)))
     return failure();
   int64_t numRows = shapeOf(getOutput())[0];
   if (failed(verifyDispatch(*this, getInput(), getIndices(), getMask(),
