@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -207,13 +208,17 @@ int main(int argc, char **argv) {
             << sampler.numSamples() << " validation samples of "
             << plan.model.seqLength << " tokens\n";
 
-  double lmLoss = 0, auxLoss = 0, zLoss = 0;
+  double lmLoss = 0, auxLoss = 0, zLoss = 0, forwardSeconds = 0;
   std::map<int, std::vector<int64_t>> tokensPerExpert;
   std::vector<int32_t> tokens, labels;
   for (int64_t iter = 0; iter < options.evalIters; ++iter) {
     fillBatch(executor, sampler, iter * plan.model.microBatchSize, tokens,
               labels);
+    auto start = std::chrono::steady_clock::now();
     check(executor.run());
+    forwardSeconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     lmLoss += result(executor, "lm_loss");
     auxLoss += result(executor, "aux_loss");
     zLoss += result(executor, "z_loss");
@@ -247,6 +252,12 @@ int main(int argc, char **argv) {
                 lmLoss, auxLoss, zLoss,
                 static_cast<long long>(options.evalIters));
   std::cout << line << "\n";
+  double perBatch = forwardSeconds / options.evalIters;
+  std::snprintf(
+      line, sizeof(line), "Forward: %.3f ms per micro-batch, %.2f us per token",
+      perBatch * 1e3,
+      perBatch * 1e6 / (plan.model.seqLength * plan.model.microBatchSize));
+  std::cout << line << "\n";
   nlohmann::json countsJson;
   for (auto &[layer, counts] : tokensPerExpert) {
     std::cout << "Tokens per expert, layer " << layer << ":";
@@ -260,6 +271,7 @@ int main(int argc, char **argv) {
                                     {"aux_loss", auxLoss},
                                     {"z_loss", zLoss},
                                     {"eval_iters", options.evalIters},
+                                    {"forward_seconds", perBatch},
                                     {"tokens_per_expert", countsJson}});
   if (!options.saveWeights.empty())
     check(saveSafetensors(executor, options.saveWeights));

@@ -121,9 +121,9 @@ class Model:
         if c["router"] == "sinkhorn":
             indices = self.sinkhorn(logits, k)
         else:
-            # torch.topk is not stable on ties; sort by (-logit, index).
-            indices = torch.tensor([sorted(range(e), key=lambda j: (-logits[i, j].item(), j))[:k]
-                                    for i in range(t)])
+            # torch.topk is not stable on ties; a stable sort puts the lower
+            # expert index first.
+            indices = torch.sort(-logits, dim=-1, stable=True).indices[:, :k]
         chosen = torch.zeros(t, e, dtype=torch.bool)
         chosen.scatter_(1, indices, True)
         if c["router"] == "sinkhorn":
@@ -165,8 +165,7 @@ class Model:
             d1 = (1.0 / e) / (d0 @ cost + 1e-8)
             error = (d1 - previous).abs().mean()
         balanced = (d1 * cost * d0.unsqueeze(1)).float()
-        return torch.tensor([sorted(range(e), key=lambda j: (-balanced[i, j].item(), j))[:k]
-                             for i in range(t)])
+        return torch.sort(-balanced, dim=-1, stable=True).indices[:, :k]
 
     def drop(self, weights, chosen):
         """Applies the capacity: returns the kept mask [T, E]."""
