@@ -271,6 +271,7 @@ std::optional<ModelConfig> moe::frontend::loadNemo(llvm::StringRef path,
   KeyTable table = nemoTable(state);
   ModelConfig config;
   config.makeVocabSizeDivisibleBy = 128;
+  config.auxLossCoeff = 0.01; // NeMo's default for moe_aux_loss_coeff
   KeyOrigins origins;
   SourceLoc origin{path.str()};
   if (!table.apply(*entries, config, origins, diag))
