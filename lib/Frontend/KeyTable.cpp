@@ -44,6 +44,7 @@ std::string KeyTable::keyFor(llvm::StringRef field) const {
 void KeyTable::reportUnknown(const ConfigEntry &entry,
                              Diagnostics &diag) const {
   std::vector<llvm::StringRef> known;
+  known.reserve(specs.size());
   for (const KeySpec &spec : specs)
     known.push_back(spec.key);
   std::string message = "unknown " + noun + " '" + entry.key + "'";
@@ -210,7 +211,7 @@ moe::frontend::optionalFloatKey(std::string key, std::string field,
         }
         std::optional<double> value = toFloat(entry, diag);
         if (value)
-          config.*member = *value;
+          config.*member = value;
         return value.has_value();
       });
 }

@@ -82,6 +82,7 @@ void PlanMemoryPass::runOnOperation() {
   // Largest first, each at the lowest offset clear of every placed buffer
   // whose live range meets its own.
   std::vector<Buffer *> order;
+  order.reserve(buffers.size());
   for (Buffer &buffer : buffers)
     order.push_back(&buffer);
   std::stable_sort(order.begin(), order.end(),

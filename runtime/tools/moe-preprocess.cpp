@@ -71,7 +71,7 @@ StatusOr<std::vector<std::string>> readDocuments(const std::string &path,
 
 } // namespace
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
   CLI::App app{"moe-preprocess: text or JSON lines to a Megatron indexed "
                "dataset (.bin/.idx)"};
   std::string input, outputPrefix, tokenizerType = "ByteLevelTokenizer",
@@ -126,4 +126,16 @@ int main(int argc, char **argv) {
   std::cout << "Wrote " << documents->size() << " documents, " << tokens
             << " tokens to " << prefix << ".bin/.idx\n";
   return 0;
+}
+
+int main(int argc, char **argv) {
+  // Library code reports errors as Status; this catches what the standard
+  // library and the JSON and command-line parsers throw (out of memory, a
+  // filesystem error), so that no input ends the tool without a message.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception &e) {
+    std::cerr << "moe-preprocess: error: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -128,7 +128,7 @@ void writeJson(const std::string &path, const nlohmann::json &value) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
   CLI::App app{"moe-run: runs a plan compiled by moe-compile"};
   Options options;
   app.add_option("plan", options.plan, "the plan file, or - for stdin")
@@ -276,4 +276,16 @@ int main(int argc, char **argv) {
   if (!options.saveWeights.empty())
     check(saveSafetensors(executor, options.saveWeights));
   return 0;
+}
+
+int main(int argc, char **argv) {
+  // Library code reports errors as Status; this catches what the standard
+  // library and the JSON and command-line parsers throw (out of memory, a
+  // filesystem error), so that no input ends the tool without a message.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception &e) {
+    std::cerr << "moe-run: error: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -24,11 +24,15 @@ public:
   }
 
   bool ok() const { return !text; }
-  const std::string &message() const { return *text; }
+  /// The error message; empty for success.
+  const std::string &message() const {
+    static const std::string none;
+    return text ? *text : none;
+  }
 
   /// Prefixes the message with where it happened: "model.plan: ...".
   Status within(const std::string &context) const {
-    return ok() ? *this : error(context + ": " + *text);
+    return ok() ? *this : error(context + ": " + message());
   }
 
 private:

@@ -155,9 +155,9 @@ StatusOr<IndexedDataset> IndexedDataset::open(const std::string &prefix) {
 
 std::vector<int32_t> IndexedDataset::document(size_t doc) const {
   std::vector<int32_t> tokens;
-  int width = elementSize(dtypeCode);
+  int64_t width = elementSize(dtypeCode);
   for (int64_t s = documentStarts[doc]; s < documentStarts[doc + 1]; ++s)
-    for (int32_t i = 0; i < sizes[s]; ++i)
+    for (int64_t i = 0; i < sizes[s]; ++i)
       tokens.push_back(static_cast<int32_t>(
           readElement(bin->data() + pointers[s] + i * width, dtypeCode)));
   return tokens;

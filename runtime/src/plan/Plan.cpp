@@ -262,7 +262,7 @@ private:
     int64_t tokens = result.model.seqLength * result.model.microBatchSize;
     auto expect = [&](const std::map<std::string, int> &named,
                       const std::string &name, DType dtype,
-                      std::vector<int64_t> shape) {
+                      const std::vector<int64_t> &shape) {
       auto it = named.find(name);
       if (it == named.end())
         return Status();

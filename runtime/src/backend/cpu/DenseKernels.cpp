@@ -164,7 +164,8 @@ Status runRoPE(const KernelArgs &a) {
         1.0 / std::pow(theta, static_cast<double>(2 * i) / headDim));
 #pragma omp parallel for
   for (int64_t t = 0; t < tokens; ++t) {
-    float position = static_cast<float>(t / batch);
+    int64_t sequencePosition = t / batch; // token t = s * batch + b
+    auto position = static_cast<float>(sequencePosition);
     for (int64_t h = 0; h < width / headDim; ++h) {
       const float *in = x + t * width + h * headDim;
       float *out = y + t * width + h * headDim;
