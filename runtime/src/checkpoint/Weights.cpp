@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <unistd.h>
@@ -147,6 +148,14 @@ Status saveSafetensors(cpu::Executor &executor, const std::string &path) {
     std::string reason = std::strerror(errno);
     std::remove(temporary.c_str());
     return Status::error(path + ": cannot write: " + reason);
+  }
+  // Make the rename itself durable: sync the directory that holds the file.
+  std::string directory = std::filesystem::path(path).parent_path().string();
+  int dirFd = ::open(directory.empty() ? "." : directory.c_str(),
+                     O_RDONLY | O_DIRECTORY);
+  if (dirFd >= 0) {
+    ::fsync(dirFd);
+    ::close(dirFd);
   }
   return Status();
 }
