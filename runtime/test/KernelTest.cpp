@@ -581,3 +581,15 @@ TEST(DenseKernels, AdamWMatchesTorchsUpdate) {
   f.set(step, std::vector<int64_t>{0});
   EXPECT_FALSE(f.executor->run().ok());
 }
+
+TEST(MoeKernels, APermuteMaskMustBeBooleanOfTheRoutingShape) {
+  PlanFixture f;
+  int x = f.tensor({2, 3}), idx = f.tensor({2, 1}, DType::I32),
+      mask = f.tensor({2, 1}), rows = f.tensor({2, 3}),
+      map = f.tensor({2, 1}, DType::I32), sizes = f.tensor({4}, DType::I32);
+  f.op("moe.permute", {x, idx, mask}, {rows, map, sizes});
+  Status status = f.prepare();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message(), "op 0: op moe.permute: mask must be a rank-2 i1 "
+                              "tensor, got tensor<2x1xf32>");
+}

@@ -91,21 +91,36 @@ Status computeLayout(const int32_t *indices, const uint8_t *mask, int64_t pairs,
   return Status();
 }
 
+/// Copies the input row of every kept pair p (token p / k) to row rowMap[p].
+void gatherRows(const float *x, const int32_t *rowMap, int64_t pairs, int64_t k,
+                int64_t width, float *out) {
+  for (int64_t p = 0; p < pairs; ++p)
+    if (rowMap[p] >= 0)
+      std::copy_n(x + (p / k) * width, width, out + rowMap[p] * width);
+}
+
+/// Checks the operands shared by moe.permute and moe.gather_grouped_matmul;
+/// `mask` is null when the op has none.
 Status checkDispatch(const OpChecker &c, const TensorInfo &input,
-                     const TensorInfo &indices, int64_t numRows,
-                     const TensorInfo &rowMap, const TensorInfo &sizes,
-                     bool hasMask, const OpInfo &op) {
+                     const TensorInfo &indices, const TensorInfo *mask,
+                     int64_t numRows, const TensorInfo &rowMap,
+                     const TensorInfo &sizes, const OpInfo &op) {
   MOERT_RETURN_IF_ERROR(c.type(input, "input", DType::F32, 2));
   MOERT_RETURN_IF_ERROR(c.type(indices, "indices", DType::I32, 2));
   if (rows(indices) != rows(input))
     return c.fail("indices and input differ in token count");
+  if (mask) {
+    MOERT_RETURN_IF_ERROR(c.type(*mask, "mask", DType::I1, 2));
+    MOERT_RETURN_IF_ERROR(c.shape(*mask, "mask", indices.shape));
+  }
+  MOERT_RETURN_IF_ERROR(c.type(rowMap, "row_map", DType::I32, 2));
   MOERT_RETURN_IF_ERROR(c.shape(rowMap, "row_map", indices.shape));
   MOERT_RETURN_IF_ERROR(c.type(sizes, "group_sizes", DType::I32, 1));
   auto capacity = op.intAttrs.find("capacity");
   int64_t bound = capacity == op.intAttrs.end()
                       ? rows(indices) * cols(indices)
                       : sizes.shape[0] * capacity->second;
-  if (capacity != op.intAttrs.end() && (capacity->second < 1 || !hasMask))
+  if (capacity != op.intAttrs.end() && (capacity->second < 1 || !mask))
     return c.fail("a padded layout needs a capacity of at least 1 and a mask");
   if (numRows != bound)
     return c.fail("holds " + std::to_string(numRows) + " rows, expected " +
@@ -121,13 +136,11 @@ int64_t capacityOf(const OpInfo &op) {
 Status checkPermute(const Plan &plan, const OpInfo &op) {
   OpChecker c(plan, op);
   MOERT_RETURN_IF_ERROR(c.arity(2, 1, 3));
-  if (c.hasInput(2))
-    MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "mask", c.in(1).shape));
   MOERT_RETURN_IF_ERROR(c.type(c.out(0), "rows", DType::F32, 2));
   if (cols(c.out(0)) != cols(c.in(0)))
     return c.fail("rows and input differ in width");
-  return checkDispatch(c, c.in(0), c.in(1), rows(c.out(0)), c.out(1), c.out(2),
-                       c.hasInput(2), op);
+  return checkDispatch(c, c.in(0), c.in(1), c.hasInput(2) ? &c.in(2) : nullptr,
+                       rows(c.out(0)), c.out(1), c.out(2), op);
 }
 
 Status runPermute(const KernelArgs &a) {
@@ -141,9 +154,7 @@ Status runPermute(const KernelArgs &a) {
   const float *x = a.in<float>(0);
   float *out = a.out<float>(0);
   std::memset(out, 0, a.output(0).numBytes());
-  for (int64_t p = 0; p < pairs; ++p)
-    if (rowMap[p] >= 0)
-      std::copy_n(x + (p / k) * width, width, out + rowMap[p] * width);
+  gatherRows(x, rowMap, pairs, k, width, out);
   return Status();
 }
 
@@ -259,11 +270,10 @@ Status runGroupedMatmul(const KernelArgs &a) {
 Status checkGatherGroupedMatmul(const Plan &plan, const OpInfo &op) {
   OpChecker c(plan, op);
   MOERT_RETURN_IF_ERROR(c.arity(3, 1, 3));
-  if (c.hasInput(3))
-    MOERT_RETURN_IF_ERROR(c.shape(c.in(3), "mask", c.in(1).shape));
   MOERT_RETURN_IF_ERROR(c.type(c.out(0), "output", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(checkDispatch(c, c.in(0), c.in(1), rows(c.out(0)),
-                                      c.out(1), c.out(2), c.hasInput(3), op));
+  MOERT_RETURN_IF_ERROR(checkDispatch(c, c.in(0), c.in(1),
+                                      c.hasInput(3) ? &c.in(3) : nullptr,
+                                      rows(c.out(0)), c.out(1), c.out(2), op));
   MOERT_RETURN_IF_ERROR(checkExpertWeight(c, c.in(2), cols(c.in(0)), c.out(2)));
   return c.shape(c.out(0), "output", {rows(c.out(0)), c.in(2).shape[1]});
 }
@@ -281,11 +291,7 @@ Status runGatherGroupedMatmul(const KernelArgs &a) {
   // Gather the rows (a scratch buffer here; the fused GPU kernel reads the
   // tokens directly), then the grouped GEMM.
   std::vector<float> gathered(numRows * width, 0.0f);
-  const float *x = a.in<float>(0);
-  for (int64_t p = 0; p < pairs; ++p)
-    if (rowMap[p] >= 0)
-      std::copy_n(x + (p / k) * width, width,
-                  gathered.data() + rowMap[p] * width);
+  gatherRows(a.in<float>(0), rowMap, pairs, k, width, gathered.data());
   return groupedMatmul(gathered.data(), numRows, width, a.in<float>(2),
                        a.input(2).shape[1], sizes, experts, a.out<float>(0));
 }
