@@ -151,32 +151,7 @@ Status checkRoPE(const Plan &plan, const OpInfo &op) {
 }
 
 Status runRoPE(const KernelArgs &a) {
-  int64_t tokens = rows(a.input(0)), width = cols(a.input(0));
-  int64_t headDim = a.intAttr("head_dim"), half = headDim / 2;
-  int64_t batch = tokens / a.intAttr("seq_length");
-  double theta = a.floatAttr("theta");
-  const float *x = a.in<float>(0);
-  float *y = a.out<float>(0);
-  // Inverse frequencies in fp32, as Hugging Face computes them.
-  std::vector<float> inverse(half);
-  for (int64_t i = 0; i < half; ++i)
-    inverse[i] = static_cast<float>(
-        1.0 / std::pow(theta, static_cast<double>(2 * i) / headDim));
-#pragma omp parallel for
-  for (int64_t t = 0; t < tokens; ++t) {
-    int64_t sequencePosition = t / batch; // token t = s * batch + b
-    auto position = static_cast<float>(sequencePosition);
-    for (int64_t h = 0; h < width / headDim; ++h) {
-      const float *in = x + t * width + h * headDim;
-      float *out = y + t * width + h * headDim;
-      for (int64_t i = 0; i < half; ++i) {
-        float angle = position * inverse[i];
-        float cos = std::cos(angle), sin = std::sin(angle);
-        out[i] = in[i] * cos - in[i + half] * sin;
-        out[i + half] = in[i + half] * cos + in[i] * sin;
-      }
-    }
-  }
+  rotateByPosition(a, 1.0f);
   return Status();
 }
 
@@ -213,7 +188,6 @@ Status runAttention(const KernelArgs &a) {
   int64_t group = heads / kvHeads;
   const float *q = a.in<float>(0), *k = a.in<float>(1), *v = a.in<float>(2);
   float *out = a.out<float>(0);
-  float scale = 1.0f / std::sqrt(static_cast<float>(headDim));
 
   // Token s of sequence b is row s * batch + b: a sequence's rows of one head
   // form a strided matrix, so each (sequence, head) is two GEMMs.
@@ -224,22 +198,8 @@ Status runAttention(const KernelArgs &a) {
       const float *qh = q + b * qWidth + h * headDim;
       const float *kh = k + b * kvWidth + (h / group) * headDim;
       const float *vh = v + b * kvWidth + (h / group) * headDim;
-      matmulTransB(qh, kh, scores.data(), seq, seq, headDim, batch * qWidth,
-                   batch * kvWidth, seq);
-      for (int64_t i = 0; i < seq; ++i) {
-        float *row = scores.data() + i * seq;
-        float max = -INFINITY;
-        for (int64_t j = 0; j <= i; ++j)
-          max = std::max(max, row[j] * scale);
-        float sum = 0.0f;
-        for (int64_t j = 0; j <= i; ++j) {
-          row[j] = std::exp(row[j] * scale - max);
-          sum += row[j];
-        }
-        for (int64_t j = 0; j <= i; ++j)
-          row[j] /= sum;
-        std::fill(row + i + 1, row + seq, 0.0f);
-      }
+      causalAttentionProbabilities(qh, kh, seq, headDim, batch * qWidth,
+                                   batch * kvWidth, scores.data());
       // out_h = P V: P [seq, seq] times V [seq, headDim] (not transposed).
       float *oh = out + b * qWidth + h * headDim;
       for (int64_t i = 0; i < seq; ++i) {

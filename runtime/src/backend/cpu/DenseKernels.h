@@ -15,6 +15,10 @@ std::vector<Kernel> denseKernels();
 std::vector<Kernel> routingKernels();
 /// Kernels of capacity, dispatch, grouped GEMMs and collectives.
 std::vector<Kernel> dispatchKernels();
+/// Kernels of the nn gradient ops.
+std::vector<Kernel> denseGradKernels();
+/// Kernels of the moe gradient ops.
+std::vector<Kernel> moeGradKernels();
 
 } // namespace moert::cpu
 

@@ -171,11 +171,7 @@ Status checkCombine(const OpChecker &c, const TensorInfo &rowsInfo,
 Status combine(const float *rowsData, int64_t numRows, const int32_t *rowMap,
                const float *weights, int64_t tokens, int64_t k, int64_t width,
                float *out) {
-  for (int64_t p = 0; p < tokens * k; ++p)
-    if (rowMap[p] < -1 || rowMap[p] >= numRows)
-      return Status::error("row map entry " + std::to_string(rowMap[p]) +
-                           " is outside the " + std::to_string(numRows) +
-                           " rows");
+  MOERT_RETURN_IF_ERROR(checkRowMap(rowMap, tokens * k, numRows));
 #pragma omp parallel for
   for (int64_t t = 0; t < tokens; ++t) {
     float *y = out + t * width;
@@ -218,23 +214,6 @@ Status checkExpertWeight(const OpChecker &c, const TensorInfo &weight,
                   std::to_string(rowWidth) + " and " +
                   std::to_string(sizes.shape[0]) + " groups");
   return Status();
-}
-
-/// Checks the group sizes against the row bound; returns each group's start.
-StatusOr<std::vector<int64_t>> groupStarts(const int32_t *sizes,
-                                           int64_t experts, int64_t numRows) {
-  std::vector<int64_t> starts(experts + 1, 0);
-  for (int64_t e = 0; e < experts; ++e) {
-    if (sizes[e] < 0)
-      return Status::error("group " + std::to_string(e) + " has " +
-                           std::to_string(sizes[e]) + " rows");
-    starts[e + 1] = starts[e] + sizes[e];
-  }
-  if (starts[experts] > numRows)
-    return Status::error("the groups hold " + std::to_string(starts[experts]) +
-                         " rows, more than the " + std::to_string(numRows) +
-                         " of the buffer");
-  return starts;
 }
 
 /// out rows of each expert = in rows * W_e^T; rows past the groups are zero.

@@ -11,7 +11,8 @@ namespace moert::cpu {
 const Kernel *findKernel(std::string_view name) {
   static const std::vector<Kernel> kernels = [] {
     std::vector<Kernel> all = denseKernels();
-    for (const auto &table : {routingKernels(), dispatchKernels()})
+    for (const auto &table : {routingKernels(), dispatchKernels(),
+                              denseGradKernels(), moeGradKernels()})
       all.insert(all.end(), table.begin(), table.end());
     return all;
   }();

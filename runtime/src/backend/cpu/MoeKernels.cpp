@@ -13,23 +13,6 @@ namespace moert::cpu {
 
 namespace {
 
-/// Softmax of one row of logits in double, for the losses.
-void softmaxRow(const float *logits, int64_t n, std::vector<double> &probs) {
-  probs.resize(n);
-  double max = *std::max_element(logits, logits + n), sum = 0.0;
-  for (int64_t i = 0; i < n; ++i)
-    sum += probs[i] = std::exp(logits[i] - max);
-  for (double &p : probs)
-    p /= sum;
-}
-
-double logSumExp(const float *logits, int64_t n) {
-  double max = *std::max_element(logits, logits + n), sum = 0.0;
-  for (int64_t i = 0; i < n; ++i)
-    sum += std::exp(logits[i] - max);
-  return max + std::log(sum);
-}
-
 //===----------------------------------------------------------------------===//
 // Router, jitter and routing
 //===----------------------------------------------------------------------===//
