@@ -31,7 +31,8 @@ def Moe_Dialect : Dialect {
       load without transposition.
   }];
   let hasConstantMaterializer = 1;
-  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  // Router gradients are nn.linear_grad_* ops.
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::nn::NNDialect"];
 }
 
 class Moe_Op<string mnemonic, list<Trait> traits = []>

@@ -7,12 +7,13 @@ include "MoeDialect.td"
 include "MoeEnums.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "moe/Interfaces/DifferentiableOpInterface.td"
 
 //===----------------------------------------------------------------------===//
 // Routing
 //===----------------------------------------------------------------------===//
 
-def Moe_RouterOp : Moe_Op<"router", [Pure]> {
+def Moe_RouterOp : Moe_Op<"router", [Pure, Differentiable]> {
   let summary = "router logits in fp32";
   let description = [{
     `logits[t, e] = sum_h input[t, h] * weight[e, h]`, accumulated and returned
@@ -30,7 +31,7 @@ def Moe_RouterOp : Moe_Op<"router", [Pure]> {
   }];
 }
 
-def Moe_JitterOp : Moe_Op<"jitter", [AllTypesMatch<["input", "output"]>]> {
+def Moe_JitterOp : Moe_Op<"jitter", [Differentiable, AllTypesMatch<["input", "output"]>]> {
   let summary = "multiplicative input jitter (training only)";
   let description = [{
     `output = input * u` with `u ~ U(1 - eps, 1 + eps)` drawn independently per
@@ -46,7 +47,7 @@ def Moe_JitterOp : Moe_Op<"jitter", [AllTypesMatch<["input", "output"]>]> {
   let assemblyFormat = "$input `,` $seed `eps` `=` $eps attr-dict `:` type($input)";
 }
 
-def Moe_TopKOp : Moe_Op<"topk", [Pure]> {
+def Moe_TopKOp : Moe_Op<"topk", [Pure, Differentiable]> {
   let summary = "token-choice top-k routing (Switch when k = 1)";
   let description = [{
     Selects for every token the `k` experts with the largest logits; on equal
@@ -76,7 +77,7 @@ def Moe_TopKOp : Moe_Op<"topk", [Pure]> {
   }];
 }
 
-def Moe_SinkhornOp : Moe_Op<"sinkhorn", [Pure]> {
+def Moe_SinkhornOp : Moe_Op<"sinkhorn", [Pure, Differentiable]> {
   let summary = "Sinkhorn-balanced routing (S-BASE), training mode";
   let description = [{
     With `cost = exp(logits)` in fp32 (no gradient flows through it), iterate
@@ -102,7 +103,7 @@ def Moe_SinkhornOp : Moe_Op<"sinkhorn", [Pure]> {
   }];
 }
 
-def Moe_ExpertChoiceOp : Moe_Op<"expert_choice", [Pure]> {
+def Moe_ExpertChoiceOp : Moe_Op<"expert_choice", [Pure, Differentiable]> {
   let summary = "expert-choice routing: each expert picks its tokens";
   let description = [{
     `p = softmax(logits)` over experts in fp32; expert `e` takes the `C` tokens
@@ -142,7 +143,7 @@ def Moe_ExpertChoiceOp : Moe_Op<"expert_choice", [Pure]> {
 // Auxiliary losses
 //===----------------------------------------------------------------------===//
 
-def Moe_AuxLossOp : Moe_Op<"aux_loss", [Pure]> {
+def Moe_AuxLossOp : Moe_Op<"aux_loss", [Pure, Differentiable]> {
   let summary = "load-balancing loss (GShard / Switch), per batch or per sequence";
   let description = [{
     With `p = softmax(logits)` over all `E` experts in fp32 and `c_e` the number
@@ -169,7 +170,7 @@ def Moe_AuxLossOp : Moe_Op<"aux_loss", [Pure]> {
   let hasFolder = 1;
 }
 
-def Moe_ZLossOp : Moe_Op<"z_loss", [Pure]> {
+def Moe_ZLossOp : Moe_Op<"z_loss", [Pure, Differentiable]> {
   let summary = "router z-loss (ST-MoE)";
   let description = [{
     `z = coeff * mean_t (logsumexp_e logits[t, e])^2`, on the router logits
@@ -224,7 +225,7 @@ def Moe_CapacityOp : Moe_Op<"capacity", [Pure]> {
   }];
 }
 
-def Moe_PermuteOp : Moe_Op<"permute", [Pure, AllTypesMatch<["indices", "row_map"]>]> {
+def Moe_PermuteOp : Moe_Op<"permute", [Pure, Differentiable, AllTypesMatch<["indices", "row_map"]>]> {
   let summary = "tokens to expert-contiguous rows";
   let description = [{
     Copies `input[t]` to one row for every kept pair `(t, j)`, grouping the rows
@@ -255,7 +256,7 @@ def Moe_PermuteOp : Moe_Op<"permute", [Pure, AllTypesMatch<["indices", "row_map"
   }];
 }
 
-def Moe_UnpermuteOp : Moe_Op<"unpermute", [Pure]> {
+def Moe_UnpermuteOp : Moe_Op<"unpermute", [Pure, Differentiable]> {
   let summary = "expert rows back to tokens, weighted";
   let description = [{
     `output[t] = sum_j weights[t, j] * rows[row_map[t, j]]`, skipping pairs
@@ -279,7 +280,7 @@ def Moe_UnpermuteOp : Moe_Op<"unpermute", [Pure]> {
 // Expert computation
 //===----------------------------------------------------------------------===//
 
-def Moe_GroupedMatmulOp : Moe_Op<"grouped_matmul", [Pure]> {
+def Moe_GroupedMatmulOp : Moe_Op<"grouped_matmul", [Pure, Differentiable]> {
   let summary = "one GEMM per expert over its contiguous rows";
   let description = [{
     Rows are grouped by expert as `moe.permute` leaves them: expert `e` owns
@@ -366,7 +367,7 @@ class Moe_CollectiveOp<string mnemonic, list<Trait> traits = []>
   let hasFolder = 1;
 }
 
-def Moe_AllToAllVOp : Moe_CollectiveOp<"all_to_all_v", [Pure]> {
+def Moe_AllToAllVOp : Moe_CollectiveOp<"all_to_all_v", [Pure, Differentiable]> {
   let summary = "ragged all-to-all over a process group";
   let description = [{
     Rank `i` sends its rows `[sum(send_sizes[:j]), sum(send_sizes[:j + 1]))` to
@@ -392,7 +393,7 @@ def Moe_AllToAllVOp : Moe_CollectiveOp<"all_to_all_v", [Pure]> {
   }];
 }
 
-def Moe_AllGatherOp : Moe_CollectiveOp<"all_gather", [Pure]> {
+def Moe_AllGatherOp : Moe_CollectiveOp<"all_gather", [Pure, Differentiable]> {
   let summary = "concatenate every rank's tensor along dimension 0";
   let description = [{
     The output is the ranks' inputs stacked in rank order along dimension 0, so
@@ -409,7 +410,7 @@ def Moe_AllGatherOp : Moe_CollectiveOp<"all_gather", [Pure]> {
   }];
 }
 
-def Moe_ReduceScatterOp : Moe_CollectiveOp<"reduce_scatter", [Pure]> {
+def Moe_ReduceScatterOp : Moe_CollectiveOp<"reduce_scatter", [Pure, Differentiable]> {
   let summary = "sum over ranks, then keep this rank's slice of dimension 0";
   let description = [{
     Sums the ranks' inputs elementwise and returns slice `rank` of `size` equal
@@ -426,7 +427,7 @@ def Moe_ReduceScatterOp : Moe_CollectiveOp<"reduce_scatter", [Pure]> {
   }];
 }
 
-def Moe_AllReduceOp : Moe_CollectiveOp<"all_reduce", [Pure, SameOperandsAndResultType]> {
+def Moe_AllReduceOp : Moe_CollectiveOp<"all_reduce", [Pure, Differentiable, SameOperandsAndResultType]> {
   let summary = "elementwise reduction over every rank of a group";
   let description = [{
     Every rank receives the elementwise `sum`, `mean` or `max` of the ranks'
@@ -445,5 +446,7 @@ def Moe_AllReduceOp : Moe_CollectiveOp<"all_reduce", [Pure, SameOperandsAndResul
     `:` type($input)
   }];
 }
+
+include "MoeGradOps.td"
 
 #endif // MOE_OPS_TD

@@ -13,4 +13,13 @@ def NN_GeluApproximation : I32EnumAttr<"GeluApproximation",
   let cppNamespace = "::mlir::nn";
 }
 
+def NN_LRDecayStyle : I32EnumAttr<"LRDecayStyle",
+    "how the learning rate decays after warmup", [
+      I32EnumAttrCase<"constant", 0>,
+      I32EnumAttrCase<"linear", 1>,
+      I32EnumAttrCase<"cosine", 2>
+    ]> {
+  let cppNamespace = "::mlir::nn";
+}
+
 #endif // NN_ENUMS_TD

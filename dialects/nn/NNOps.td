@@ -7,8 +7,9 @@ include "NNDialect.td"
 include "NNEnums.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "moe/Interfaces/DifferentiableOpInterface.td"
 
-def NN_EmbeddingOp : NN_Op<"embedding", [Pure]> {
+def NN_EmbeddingOp : NN_Op<"embedding", [Pure, Differentiable]> {
   let summary = "token embedding lookup";
   let description = [{
     `output[t, :] = table[ids[t], :]`. The table is `[V, H]`; an id outside
@@ -25,7 +26,7 @@ def NN_EmbeddingOp : NN_Op<"embedding", [Pure]> {
   }];
 }
 
-def NN_LinearOp : NN_Op<"linear", [Pure]> {
+def NN_LinearOp : NN_Op<"linear", [Pure, Differentiable]> {
   let summary = "affine map with a PyTorch-layout weight";
   let description = [{
     `output[t, o] = sum_i input[t, i] * weight[o, i] (+ bias[o])`, accumulated
@@ -44,7 +45,7 @@ def NN_LinearOp : NN_Op<"linear", [Pure]> {
   }];
 }
 
-def NN_RMSNormOp : NN_Op<"rmsnorm", [Pure, AllTypesMatch<["input", "output"]>]> {
+def NN_RMSNormOp : NN_Op<"rmsnorm", [Pure, Differentiable, AllTypesMatch<["input", "output"]>]> {
   let summary = "root-mean-square normalisation";
   let description = [{
     `output[t, h] = input[t, h] / sqrt(mean_h input[t, h]^2 + eps) * weight[h]`,
@@ -61,7 +62,7 @@ def NN_RMSNormOp : NN_Op<"rmsnorm", [Pure, AllTypesMatch<["input", "output"]>]> 
   }];
 }
 
-def NN_LayerNormOp : NN_Op<"layernorm", [Pure, AllTypesMatch<["input", "output"]>,
+def NN_LayerNormOp : NN_Op<"layernorm", [Pure, Differentiable, AllTypesMatch<["input", "output"]>,
                                          AllTypesMatch<["weight", "bias"]>]> {
   let summary = "layer normalisation";
   let description = [{
@@ -81,7 +82,7 @@ def NN_LayerNormOp : NN_Op<"layernorm", [Pure, AllTypesMatch<["input", "output"]
   }];
 }
 
-def NN_RoPEOp : NN_Op<"rope", [Pure, AllTypesMatch<["input", "output"]>]> {
+def NN_RoPEOp : NN_Op<"rope", [Pure, Differentiable, AllTypesMatch<["input", "output"]>]> {
   let summary = "rotary position embedding (rotate-half convention)";
   let description = [{
     The input holds `W / head_dim` heads of `head_dim` channels per token.
@@ -108,7 +109,7 @@ def NN_RoPEOp : NN_Op<"rope", [Pure, AllTypesMatch<["input", "output"]>]> {
   }];
 }
 
-def NN_AttentionOp : NN_Op<"attention", [Pure, AllTypesMatch<["query", "output"]>,
+def NN_AttentionOp : NN_Op<"attention", [Pure, Differentiable, AllTypesMatch<["query", "output"]>,
                                          AllTypesMatch<["key", "value"]>]> {
   let summary = "causal multi-head attention with grouped-query heads";
   let description = [{
@@ -137,7 +138,7 @@ def NN_AttentionOp : NN_Op<"attention", [Pure, AllTypesMatch<["query", "output"]
   }];
 }
 
-def NN_SwiGLUOp : NN_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
+def NN_SwiGLUOp : NN_Op<"swiglu", [Pure, Differentiable, SameOperandsAndResultType]> {
   let summary = "gated SiLU: silu(gate) * up";
   let description = [{
     `output = gate * sigmoid(gate) * up`, the activation of a SwiGLU MLP
@@ -153,7 +154,7 @@ def NN_SwiGLUOp : NN_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 0;
 }
 
-def NN_GeLUOp : NN_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+def NN_GeLUOp : NN_Op<"gelu", [Pure, Differentiable, SameOperandsAndResultType]> {
   let summary = "Gaussian error linear unit";
   let description = [{
     `approximate = none`: `x * 0.5 * (1 + erf(x / sqrt(2)))`;
@@ -170,7 +171,7 @@ def NN_GeLUOp : NN_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 0;
 }
 
-def NN_SigmoidGateOp : NN_Op<"sigmoid_gate", [Pure, AllTypesMatch<["input", "output"]>]> {
+def NN_SigmoidGateOp : NN_Op<"sigmoid_gate", [Pure, Differentiable, AllTypesMatch<["input", "output"]>]> {
   let summary = "scale each token by the sigmoid of its gate logit";
   let description = [{
     `output[t, h] = input[t, h] * sigmoid(gate[t, 0])`; `gate` is `[T, 1]`, the
@@ -185,7 +186,7 @@ def NN_SigmoidGateOp : NN_Op<"sigmoid_gate", [Pure, AllTypesMatch<["input", "out
   let assemblyFormat = "$input `,` $gate attr-dict `:` type($input) `,` type($gate)";
 }
 
-def NN_AddOp : NN_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {
+def NN_AddOp : NN_Op<"add", [Pure, Differentiable, Commutative, SameOperandsAndResultType]> {
   let summary = "elementwise sum (residual connection)";
   let description = [{
     `output = lhs + rhs`. Adding a zero constant folds away.
@@ -201,7 +202,7 @@ def NN_AddOp : NN_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {
   let hasFolder = 1;
 }
 
-def NN_CrossEntropyOp : NN_Op<"cross_entropy", [Pure]> {
+def NN_CrossEntropyOp : NN_Op<"cross_entropy", [Pure, Differentiable]> {
   let summary = "mean next-token cross-entropy";
   let description = [{
     `loss = sum_t m_t * (logsumexp_v logits[t, v] - logits[t, labels[t]]) /
@@ -232,7 +233,8 @@ def NN_AdamWOp : NN_Op<"adamw", [Pure,
       `p' = p - lr * ((m' / (1 - beta1^n)) / (sqrt(v' / (1 - beta2^n)) + eps)
                       + weight_decay * p)`
 
-    as `torch.optim.AdamW` and Megatron. The graph builder sets
+    as `torch.optim.AdamW` and Megatron. With `grad_scale` (moe-optimizer's
+    clipping and micro-batch averaging factor) `g` is the gradient times it. The graph builder sets
     `weight_decay = 0` for biases and 1-D parameters (norm weights), as
     Megatron does. `0 <= beta1, beta2 < 1`, `eps > 0`, `weight_decay >= 0`.
 
@@ -244,14 +246,18 @@ def NN_AdamWOp : NN_Op<"adamw", [Pure,
   }];
   let arguments = (ins NN_F32Tensor:$param, NN_F32Tensor:$grad, NN_F32Tensor:$exp_avg,
                        NN_F32Tensor:$exp_avg_sq, NN_F32Scalar:$lr, NN_I64Scalar:$step,
+                       Optional<NN_F32Scalar>:$grad_scale,
                        F64Attr:$beta1, F64Attr:$beta2, F64Attr:$eps, F64Attr:$weight_decay);
   let results = (outs NN_F32Tensor:$new_param, NN_F32Tensor:$new_exp_avg,
                       NN_F32Tensor:$new_exp_avg_sq);
   let assemblyFormat = [{
-    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $lr `,` $step `beta1` `=` $beta1
+    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $lr `,` $step
+    (`grad_scale` $grad_scale^)? `beta1` `=` $beta1
     `beta2` `=` $beta2 `eps` `=` $eps `weight_decay` `=` $weight_decay attr-dict
     `:` type($param)
   }];
 }
+
+include "NNGradOps.td"
 
 #endif // NN_OPS_TD

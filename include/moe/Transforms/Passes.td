@@ -27,4 +27,64 @@ def PlanMemory : Pass<"moe-plan-memory", "::mlir::func::FuncOp"> {
   let dependentDialects = [];
 }
 
+def Autodiff : Pass<"moe-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Build @forward_backward: the losses and every parameter's gradient";
+  let description = [{
+    Reverse mode over `func.func @forward` (one block, straight line). A copy
+    named `@forward_backward` keeps the forward ops and gains, after them, the
+    vector-Jacobian product of every op in reverse order, each written by the
+    op itself through `DifferentiableOpInterface`; a value with several uses
+    sums its gradients with `nn.add`. The seed is 1 for each returned loss
+    (language-model, aux and z-loss), the gradient of their sum as in
+    Megatron, although only the language-model loss is reported as the loss.
+
+    The function returns the losses, then one gradient per `moe.param`
+    argument in argument order, each marked `moe.grad = "<parameter name>"`
+    (zeros where a parameter does not reach the losses). Routing decisions
+    carry no gradient, so the aux and z-losses reach the parameters only
+    through the router logits. An op that a gradient reaches without the
+    interface is an error.
+  }];
+  let dependentDialects = ["::mlir::nn::NNDialect", "::mlir::arith::ArithDialect"];
+}
+
+def Optimizer : Pass<"moe-optimizer", "::mlir::ModuleOp"> {
+  let summary = "Accumulate gradients and build @optimizer_step (AdamW)";
+  let description = [{
+    Turns the graph of moe-autodiff into a training step in two functions:
+
+    - `@forward_backward` adds each gradient into an accumulator argument
+      (`moe.state = "grad.<name>"`) and returns the sum as the accumulator's
+      new value (`moe.update`); the runtime zeroes the accumulators at the
+      start of each optimizer step and runs this function once per
+      micro-batch.
+    - `@optimizer_step(step, params, grads, exp_avg, exp_avg_sq)` computes the
+      learning rate (`nn.lr_schedule`: warmup, then constant, linear or cosine
+      decay to `min_lr`), the global gradient norm and its clipping factor
+      (`nn.clip_grad_norm`, averaging over `micro-batches`), and one
+      `nn.adamw` per parameter with the factor as its `grad_scale`; biases
+      and 1-D parameters (norm weights) get no weight decay, as in Megatron.
+      It returns `lr` and `grad_norm`, then the new parameters and moments,
+      each marked `moe.update` with the persistent tensor it replaces.
+  }];
+  let options = [
+    Option<"lr", "lr", "double", "1e-4", "peak learning rate">,
+    Option<"minLr", "min-lr", "double", "0.0", "learning rate after decay">,
+    Option<"warmupIters", "warmup-iters", "int64_t", "0", "linear warmup steps">,
+    Option<"decayIters", "decay-iters", "int64_t", "1", "steps until min-lr">,
+    Option<"decayStyle", "decay-style", "std::string", "\"linear\"",
+           "constant, linear or cosine">,
+    Option<"beta1", "beta1", "double", "0.9", "AdamW beta1">,
+    Option<"beta2", "beta2", "double", "0.999", "AdamW beta2">,
+    Option<"eps", "eps", "double", "1e-8", "AdamW epsilon">,
+    Option<"weightDecay", "weight-decay", "double", "0.01",
+           "decoupled weight decay of matrices">,
+    Option<"clipGrad", "clip-grad", "double", "1.0",
+           "global gradient-norm bound (0: no clipping)">,
+    Option<"microBatches", "micro-batches", "int64_t", "1",
+           "micro-batches accumulated per step">,
+  ];
+  let dependentDialects = ["::mlir::nn::NNDialect"];
+}
+
 #endif // MOE_TRANSFORMS_PASSES_TD

@@ -2,6 +2,7 @@
 
 #include "moe/Dialect/Moe/MoeDialect.h"
 #include "moe/Dialect/Moe/MoeOps.h"
+#include "moe/Dialect/NN/NNDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 

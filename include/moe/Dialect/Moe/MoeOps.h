@@ -5,6 +5,8 @@
 
 #include "moe/Dialect/Moe/MoeDialect.h"
 
+#include "moe/Interfaces/DifferentiableOpInterface.h"
+
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"

@@ -1,0 +1,177 @@
+//===- Optimizer.cpp - gradient accumulation and the AdamW step -----------===//
+
+#include "moe/Dialect/NN/NNOps.h"
+#include "moe/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace mlir::moe {
+#define GEN_PASS_DEF_OPTIMIZER
+#include "moe/Transforms/Passes.h.inc"
+} // namespace mlir::moe
+
+using namespace mlir;
+
+namespace {
+
+struct Gradient {
+  StringAttr name; // the parameter's
+  Type type;
+};
+
+struct OptimizerPass : public moe::impl::OptimizerBase<OptimizerPass> {
+  using OptimizerBase::OptimizerBase;
+  void runOnOperation() override;
+
+private:
+  /// Makes @forward_backward add each gradient into its accumulator.
+  LogicalResult accumulate(func::FuncOp step,
+                           SmallVectorImpl<Gradient> &gradients);
+  /// Builds @optimizer_step over the accumulated gradients.
+  LogicalResult buildStep(ModuleOp module, ArrayRef<Gradient> gradients);
+};
+
+DictionaryAttr dictionary(OpBuilder &b, StringRef key, StringRef value) {
+  return b.getDictionaryAttr(b.getNamedAttr(key, b.getStringAttr(value)));
+}
+
+LogicalResult OptimizerPass::accumulate(func::FuncOp step,
+                                        SmallVectorImpl<Gradient> &gradients) {
+  OpBuilder b(step.getContext());
+  auto ret = cast<func::ReturnOp>(step.getBody().front().getTerminator());
+  b.setInsertionPoint(ret);
+  SmallVector<Value> results(ret.getOperands());
+  SmallVector<DictionaryAttr> resultAttrs;
+  step.getAllResultAttrs(resultAttrs);
+  for (unsigned i = 0; i < results.size(); ++i) {
+    auto name = step.getResultAttrOfType<StringAttr>(i, "moe.grad");
+    if (!name)
+      continue;
+    Type type = results[i].getType();
+    std::string state = "grad." + name.str();
+    unsigned index = step.getNumArguments();
+    step.insertArgument(index, type, dictionary(b, "moe.state", state),
+                        step.getLoc());
+    results[i] =
+        b.create<nn::AddOp>(step.getLoc(), step.getArgument(index), results[i]);
+    resultAttrs[i] = dictionary(b, "moe.update", state);
+    gradients.push_back({name, type});
+  }
+  if (gradients.empty())
+    return step.emitError("returns no moe.grad results; run -moe-autodiff "
+                          "first");
+  b.create<func::ReturnOp>(ret.getLoc(), results);
+  ret.erase();
+  step.setAllResultAttrs(resultAttrs);
+  return success();
+}
+
+FailureOr<nn::LRDecayStyle> parseStyle(StringRef style) {
+  if (style == "constant")
+    return nn::LRDecayStyle::constant;
+  if (style == "linear")
+    return nn::LRDecayStyle::linear;
+  if (style == "cosine")
+    return nn::LRDecayStyle::cosine;
+  return failure();
+}
+
+LogicalResult OptimizerPass::buildStep(ModuleOp module,
+                                       ArrayRef<Gradient> gradients) {
+  FailureOr<nn::LRDecayStyle> style = parseStyle(decayStyle);
+  if (failed(style))
+    return module.emitError() << "unknown decay-style '" << decayStyle
+                              << "' (constant, linear or cosine)";
+  if (microBatches < 1)
+    return module.emitError()
+           << "micro-batches must be at least 1, got " << microBatches;
+  OpBuilder b(module.getContext());
+  Location loc = module.getLoc();
+  Type scalarStep = RankedTensorType::get({}, b.getI64Type());
+
+  // Arguments: the step, then per parameter its value, accumulated gradient
+  // and the two moments; results: the rate, the norm, then the new values.
+  SmallVector<Type> argTypes{scalarStep};
+  SmallVector<DictionaryAttr> argAttrs{dictionary(b, "moe.input", "step")};
+  for (const char *role : {"", "grad.", "exp_avg.", "exp_avg_sq."})
+    for (const Gradient &g : gradients) {
+      argTypes.push_back(g.type);
+      argAttrs.push_back(*role ? dictionary(b, "moe.state", role + g.name.str())
+                               : dictionary(b, "moe.param", g.name));
+    }
+  auto function = func::FuncOp::create(loc, "optimizer_step",
+                                       b.getFunctionType(argTypes, {}));
+  function.setAllArgAttrs(argAttrs);
+  module.push_back(function);
+  Block *body = function.addEntryBlock();
+  b.setInsertionPointToStart(body);
+
+  size_t n = gradients.size();
+  auto args = body->getArguments();
+  Value step = args[0];
+  auto params = args.slice(1, n), grads = args.slice(1 + n, n),
+       expAvg = args.slice(1 + 2 * n, n), expAvgSq = args.slice(1 + 3 * n, n);
+  Value rate = b.create<nn::LRScheduleOp>(
+      loc, step, b.getF64FloatAttr(lr), b.getF64FloatAttr(minLr),
+      b.getI64IntegerAttr(warmupIters), b.getI64IntegerAttr(decayIters),
+      nn::LRDecayStyleAttr::get(b.getContext(), *style));
+  auto clip = b.create<nn::ClipGradNormOp>(
+      loc, ValueRange(grads), b.getF64FloatAttr(clipGrad),
+      b.getF64FloatAttr(1.0 / microBatches));
+
+  SmallVector<Value> results{rate, clip.getNorm()};
+  SmallVector<DictionaryAttr> resultAttrs{
+      dictionary(b, "moe.result", "lr"),
+      dictionary(b, "moe.result", "grad_norm")};
+  SmallVector<Value> newParams, newExpAvg, newExpAvgSq;
+  for (size_t i = 0; i < n; ++i) {
+    // Megatron decays neither biases nor 1-D parameters (norm weights).
+    bool decays = cast<ShapedType>(gradients[i].type).getRank() > 1 &&
+                  !gradients[i].name.getValue().ends_with(".bias");
+    auto update = b.create<nn::AdamWOp>(
+        loc, params[i], grads[i], expAvg[i], expAvgSq[i], rate, step,
+        clip.getFactor(), b.getF64FloatAttr(beta1), b.getF64FloatAttr(beta2),
+        b.getF64FloatAttr(eps), b.getF64FloatAttr(decays ? weightDecay : 0.0));
+    newParams.push_back(update.getNewParam());
+    newExpAvg.push_back(update.getNewExpAvg());
+    newExpAvgSq.push_back(update.getNewExpAvgSq());
+  }
+  auto append = [&](ArrayRef<Value> values, StringRef prefix) {
+    for (auto [value, g] : llvm::zip(values, gradients)) {
+      results.push_back(value);
+      resultAttrs.push_back(
+          dictionary(b, "moe.update", prefix.str() + g.name.str()));
+    }
+  };
+  append(newParams, "");
+  append(newExpAvg, "exp_avg.");
+  append(newExpAvgSq, "exp_avg_sq.");
+  b.create<func::ReturnOp>(loc, results);
+  SmallVector<Type> resultTypes;
+  for (Value value : results)
+    resultTypes.push_back(value.getType());
+  function.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+  function.setAllResultAttrs(resultAttrs);
+  return success();
+}
+
+void OptimizerPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  auto step = module.lookupSymbol<func::FuncOp>("forward_backward");
+  if (!step) {
+    module.emitError("has no func.func @forward_backward; run -moe-autodiff "
+                     "first");
+    return signalPassFailure();
+  }
+  if (module.lookupSymbol("optimizer_step")) {
+    module.emitError("already holds an @optimizer_step");
+    return signalPassFailure();
+  }
+  SmallVector<Gradient> gradients;
+  if (failed(accumulate(step, gradients)) ||
+      failed(buildStep(module, gradients)))
+    signalPassFailure();
+}
+
+} // namespace
