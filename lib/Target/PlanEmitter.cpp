@@ -34,33 +34,42 @@ plan::Init initOf(StringRef name) {
   return plan::Init::Normal;
 }
 
+/// The plan's global tables (tensors, named inputs, parameters and states,
+/// shared by every program) and one program per function.
 class Emitter {
 public:
-  Emitter(func::FuncOp function, const ::moe::target::PlanModelInfo &info)
-      : function(function), info(info) {}
+  explicit Emitter(const ::moe::target::PlanModelInfo &info) : info(info) {}
 
-  LogicalResult run(std::vector<uint8_t> &bytes);
+  LogicalResult addProgram(func::FuncOp function);
+  void finish(ModuleOp module, std::vector<uint8_t> &bytes);
 
 private:
   FailureOr<plan::DType> dtypeOf(Operation *where, Type type);
   FailureOr<int> addTensor(Operation *where, Value value, StringRef name,
                            plan::TensorKind kind, int64_t offset,
                            std::vector<uint8_t> data = {});
-  LogicalResult addArguments();
+  FailureOr<int> addPersistent(func::FuncOp function, BlockArgument arg);
+  LogicalResult addArguments(func::FuncOp function);
+  LogicalResult addUpdates(func::FuncOp function);
   LogicalResult addConstant(arith::ConstantOp op);
   LogicalResult addOp(Operation *op);
   LogicalResult addAttributes(Operation *op,
                               std::vector<flatbuffers::Offset<plan::Attr>> &);
-  void addExpertLoad(Operation *op);
+  void addExpertLoad(func::FuncOp function, Operation *op);
 
-  func::FuncOp function;
   const ::moe::target::PlanModelInfo &info;
   flatbuffers::FlatBufferBuilder fb;
-  llvm::DenseMap<Value, int> tensorOf;
   std::vector<flatbuffers::Offset<plan::Tensor>> tensors;
-  std::vector<flatbuffers::Offset<plan::Op>> ops;
-  std::vector<flatbuffers::Offset<plan::NamedTensor>> inputs, results;
+  std::vector<flatbuffers::Offset<plan::Program>> programs;
+  std::vector<flatbuffers::Offset<plan::NamedTensor>> inputs, states;
   std::vector<flatbuffers::Offset<plan::Parameter>> parameters;
+  llvm::StringMap<int> persistent; // inputs, parameters and states by name
+
+  // The program being emitted.
+  llvm::DenseMap<Value, int> tensorOf;
+  llvm::DenseMap<Value, int> updateOf; // results written in place
+  std::vector<flatbuffers::Offset<plan::Op>> ops;
+  std::vector<flatbuffers::Offset<plan::NamedTensor>> results;
   std::vector<flatbuffers::Offset<plan::ExpertLoad>> expertLoad;
   int moeLayerOrdinal = 0;
 };
@@ -98,29 +107,77 @@ FailureOr<int> Emitter::addTensor(Operation *where, Value value, StringRef name,
   return index;
 }
 
-LogicalResult Emitter::addArguments() {
-  for (BlockArgument arg : function.getArguments()) {
-    unsigned i = arg.getArgNumber();
-    if (auto input = function.getArgAttrOfType<StringAttr>(i, "moe.input")) {
-      FailureOr<int> index = addTensor(function, arg, input.getValue(),
-                                       plan::TensorKind::Input, 0);
-      if (failed(index))
-        return failure();
-      inputs.push_back(
-          plan::CreateNamedTensorDirect(fb, input.str().c_str(), *index));
+/// The tensor of an input, parameter or state argument: one per name across
+/// the programs.
+FailureOr<int> Emitter::addPersistent(func::FuncOp function,
+                                      BlockArgument arg) {
+  unsigned i = arg.getArgNumber();
+  StringRef roles[] = {"moe.input", "moe.param", "moe.state"};
+  for (StringRef role : roles) {
+    auto name = function.getArgAttrOfType<StringAttr>(i, role);
+    if (!name)
       continue;
+    auto it = persistent.find(name.getValue());
+    if (it != persistent.end()) {
+      tensorOf[arg] = it->second;
+      return it->second;
     }
-    auto param = function.getArgAttrOfType<StringAttr>(i, "moe.param");
-    if (!param)
-      return function.emitError()
-             << "argument " << i << " is neither an input nor a parameter";
-    FailureOr<int> index = addTensor(function, arg, param.getValue(),
-                                     plan::TensorKind::Parameter, 0);
+    plan::TensorKind kind = role == "moe.input"   ? plan::TensorKind::Input
+                            : role == "moe.param" ? plan::TensorKind::Parameter
+                                                  : plan::TensorKind::State;
+    FailureOr<int> index = addTensor(function, arg, name.getValue(), kind, 0);
     if (failed(index))
       return failure();
-    parameters.push_back(plan::CreateParameterDirect(
-        fb, param.str().c_str(), *index, initOf(param.getValue()),
-        layerOf(param.getValue())));
+    persistent[name.getValue()] = *index;
+    std::string label = name.str();
+    if (kind == plan::TensorKind::Input)
+      inputs.push_back(
+          plan::CreateNamedTensorDirect(fb, label.c_str(), *index));
+    else if (kind == plan::TensorKind::State)
+      states.push_back(
+          plan::CreateNamedTensorDirect(fb, label.c_str(), *index));
+    else
+      parameters.push_back(plan::CreateParameterDirect(
+          fb, label.c_str(), *index, initOf(name.getValue()),
+          layerOf(name.getValue())));
+    return *index;
+  }
+  return function.emitError()
+         << "argument " << i << " is neither an input, a parameter nor a state";
+}
+
+LogicalResult Emitter::addArguments(func::FuncOp function) {
+  for (BlockArgument arg : function.getArguments())
+    if (failed(addPersistent(function, arg)))
+      return failure();
+  return success();
+}
+
+/// A result marked `moe.update = "<name>"` is written by its op straight into
+/// the persistent tensor it replaces; that is only sound when the old value
+/// has no reader after that op.
+LogicalResult Emitter::addUpdates(func::FuncOp function) {
+  auto ret = cast<func::ReturnOp>(function.getBody().front().getTerminator());
+  for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
+    auto name = function.getResultAttrOfType<StringAttr>(i, "moe.update");
+    if (!name)
+      continue;
+    auto target = persistent.find(name.getValue());
+    Operation *writer = value.getDefiningOp();
+    if (target == persistent.end() || !writer ||
+        isa<arith::ConstantOp>(writer) || !value.hasOneUse())
+      return function.emitError()
+             << "result " << i << " updates '" << name.getValue()
+             << "', which must be an argument of the function, from an op "
+                "result used only by the return";
+    for (BlockArgument arg : function.getArguments())
+      if (tensorOf.lookup(arg) == target->second)
+        for (Operation *user : arg.getUsers())
+          if (user != writer && writer->isBeforeInBlock(user))
+            return user->emitError()
+                   << "reads '" << name.getValue()
+                   << "' after the op that updates it in place";
+    updateOf[value] = target->second;
   }
   return success();
 }
@@ -203,7 +260,7 @@ Emitter::addAttributes(Operation *op,
   return success();
 }
 
-void Emitter::addExpertLoad(Operation *op) {
+void Emitter::addExpertLoad(func::FuncOp function, Operation *op) {
   Value logits = op->getOperand(0);
   int layer = -1;
   if (auto router = logits.getDefiningOp<mlir::moe::RouterOp>())
@@ -233,6 +290,11 @@ LogicalResult Emitter::addOp(Operation *op) {
   }
   std::string kernel = op->getName().getStringRef().str();
   for (OpResult result : op->getResults()) {
+    if (auto update = updateOf.find(result); update != updateOf.end()) {
+      tensorOf[result] = update->second;
+      out.push_back(update->second);
+      continue;
+    }
     FailureOr<int> index = addTensor(
         op, result, kernel + "#" + std::to_string(ops.size()),
         plan::TensorKind::Activation, offsets[result.getResultNumber()]);
@@ -246,15 +308,21 @@ LogicalResult Emitter::addOp(Operation *op) {
   ops.push_back(plan::CreateOpDirect(fb, kernel.c_str(), &in, &out, &attrs));
   if (isa<mlir::moe::TopKOp, mlir::moe::SinkhornOp, mlir::moe::ExpertChoiceOp>(
           op))
-    addExpertLoad(op);
+    addExpertLoad(op->getParentOfType<func::FuncOp>(), op);
   return success();
 }
 
-LogicalResult Emitter::run(std::vector<uint8_t> &bytes) {
+LogicalResult Emitter::addProgram(func::FuncOp function) {
   auto arena = function->getAttrOfType<IntegerAttr>("moe.arena_bytes");
   if (!arena)
     return function.emitError("has no memory plan; run -moe-plan-memory first");
-  if (failed(addArguments()))
+  tensorOf.clear();
+  updateOf.clear();
+  ops.clear();
+  results.clear();
+  expertLoad.clear();
+  moeLayerOrdinal = 0;
+  if (failed(addArguments(function)) || failed(addUpdates(function)))
     return failure();
   for (Operation &op : function.getBody().front()) {
     if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
@@ -262,8 +330,15 @@ LogicalResult Emitter::run(std::vector<uint8_t> &bytes) {
         return failure();
     } else if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
-        auto name = function.getResultAttrOfType<StringAttr>(i, "moe.result");
-        std::string label = name ? name.str() : "result" + std::to_string(i);
+        if (function.getResultAttr(i, "moe.update"))
+          continue;
+        std::string label = "result" + std::to_string(i);
+        if (auto name =
+                function.getResultAttrOfType<StringAttr>(i, "moe.result"))
+          label = name.str();
+        else if (auto grad =
+                     function.getResultAttrOfType<StringAttr>(i, "moe.grad"))
+          label = "grad." + grad.str();
         results.push_back(
             plan::CreateNamedTensorDirect(fb, label.c_str(), tensorOf[value]));
       }
@@ -271,7 +346,13 @@ LogicalResult Emitter::run(std::vector<uint8_t> &bytes) {
       return failure();
     }
   }
-  ModuleOp module = function->getParentOfType<ModuleOp>();
+  programs.push_back(
+      plan::CreateProgramDirect(fb, function.getName().str().c_str(),
+                                arena.getInt(), &ops, &results, &expertLoad));
+  return success();
+}
+
+void Emitter::finish(ModuleOp module, std::vector<uint8_t> &bytes) {
   auto intAttr = [&](StringRef name) -> int64_t {
     auto attr = module->getAttrOfType<IntegerAttr>(name);
     return attr ? attr.getInt() : 0;
@@ -281,11 +362,10 @@ LogicalResult Emitter::run(std::vector<uint8_t> &bytes) {
       info.vocabSize, info.initMethodStd, info.seed, info.numLayers,
       info.numExperts, info.configJson.c_str());
   auto root = plan::CreatePlanDirect(
-      fb, static_cast<uint32_t>(plan::PlanVersion::Current), arena.getInt(),
-      &tensors, &ops, &inputs, &results, &parameters, &expertLoad, model);
+      fb, static_cast<uint32_t>(plan::PlanVersion::Current), &tensors,
+      &programs, &inputs, &parameters, &states, model);
   plan::FinishPlanBuffer(fb, root);
   bytes.assign(fb.GetBufferPointer(), fb.GetBufferPointer() + fb.GetSize());
-  return success();
 }
 
 } // namespace
@@ -293,9 +373,19 @@ LogicalResult Emitter::run(std::vector<uint8_t> &bytes) {
 namespace moe::target {
 LogicalResult emitPlan(ModuleOp module, const PlanModelInfo &info,
                        std::vector<uint8_t> &bytes) {
-  auto function = module.lookupSymbol<func::FuncOp>("forward");
-  if (!function)
+  Emitter emitter(info);
+  bool any = false;
+  for (StringRef name : {"forward", "forward_backward", "optimizer_step"}) {
+    auto function = module.lookupSymbol<func::FuncOp>(name);
+    if (!function)
+      continue;
+    any = true;
+    if (failed(emitter.addProgram(function)))
+      return failure();
+  }
+  if (!any)
     return module.emitError("has no func.func @forward to emit");
-  return Emitter(function, info).run(bytes);
+  emitter.finish(module, bytes);
+  return success();
 }
 } // namespace moe::target

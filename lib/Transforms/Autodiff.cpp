@@ -69,7 +69,8 @@ LogicalResult ReverseSweep::run() {
       resultGrads.push_back(grads.lookup(result));
       any |= static_cast<bool>(resultGrads.back());
     }
-    if (!any)
+    // Constants and other operand-free ops have nothing to pass a gradient to.
+    if (!any || op->getNumOperands() == 0)
       continue;
     auto differentiable = dyn_cast<moe::DifferentiableOpInterface>(op);
     if (!differentiable)

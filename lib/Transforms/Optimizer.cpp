@@ -40,7 +40,6 @@ LogicalResult OptimizerPass::accumulate(func::FuncOp step,
                                         SmallVectorImpl<Gradient> &gradients) {
   OpBuilder b(step.getContext());
   auto ret = cast<func::ReturnOp>(step.getBody().front().getTerminator());
-  b.setInsertionPoint(ret);
   SmallVector<Value> results(ret.getOperands());
   SmallVector<DictionaryAttr> resultAttrs;
   step.getAllResultAttrs(resultAttrs);
@@ -53,6 +52,12 @@ LogicalResult OptimizerPass::accumulate(func::FuncOp step,
     unsigned index = step.getNumArguments();
     step.insertArgument(index, type, dictionary(b, "moe.state", state),
                         step.getLoc());
+    // Add right where the gradient is complete, so that its buffer dies
+    // there rather than living to the end of the step.
+    if (Operation *producer = results[i].getDefiningOp())
+      b.setInsertionPointAfter(producer);
+    else
+      b.setInsertionPoint(ret);
     results[i] =
         b.create<nn::AddOp>(step.getLoc(), step.getArgument(index), results[i]);
     resultAttrs[i] = dictionary(b, "moe.update", state);
@@ -61,6 +66,7 @@ LogicalResult OptimizerPass::accumulate(func::FuncOp step,
   if (gradients.empty())
     return step.emitError("returns no moe.grad results; run -moe-autodiff "
                           "first");
+  b.setInsertionPoint(ret);
   b.create<func::ReturnOp>(ret.getLoc(), results);
   ret.erase();
   step.setAllResultAttrs(resultAttrs);

@@ -51,11 +51,20 @@ void PlanMemoryPass::runOnOperation() {
     position[&op] = position.size();
   int64_t end = position.size();
 
+  // Results returned as `moe.update` are written in place into the
+  // persistent tensor they replace and take no arena space.
+  llvm::DenseSet<Value> updates;
+  for (auto [i, value] : llvm::enumerate(body.getTerminator()->getOperands()))
+    if (function.getResultAttr(i, "moe.update"))
+      updates.insert(value);
+
   std::vector<Buffer> buffers;
   for (Operation &op : body) {
     if (isa<arith::ConstantOp>(op))
       continue;
     for (OpResult result : op.getResults()) {
+      if (updates.contains(result))
+        continue;
       auto type = dyn_cast<RankedTensorType>(result.getType());
       if (!type || !type.hasStaticShape()) {
         if (type) {
@@ -119,6 +128,9 @@ void PlanMemoryPass::runOnOperation() {
 
   OpBuilder builder(function.getContext());
   llvm::DenseMap<Operation *, SmallVector<int64_t>> offsets;
+  for (Operation &op : body)
+    if (!isa<arith::ConstantOp>(op) && op.getNumResults())
+      offsets[&op].assign(op.getNumResults(), -1);
   for (const Buffer &buffer : buffers) {
     SmallVector<int64_t> &list = offsets[buffer.value.getOwner()];
     list.resize(buffer.value.getOwner()->getNumResults(), -1);

@@ -335,8 +335,9 @@ TEST(DenseGrad, CheckRejectsMismatchedShapes) {
   f.op("nn.linear_grad_weight", {dy, x}, {dw});
   Status status = f.prepare();
   ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.message(), "op 0: op nn.linear_grad_weight: input must "
-                              "have shape [5, 7], got tensor<4x7xf32>");
+  EXPECT_EQ(status.message(),
+            "forward op 0: op nn.linear_grad_weight: input must "
+            "have shape [5, 7], got tensor<4x7xf32>");
 }
 
 //===----------------------------------------------------------------------===//
@@ -462,8 +463,9 @@ TEST(MoeGrad, PermuteRejectsRowsOutsideTheBuffer) {
   f.set(map, std::vector<int32_t>{0, 1, -1, 4});
   Status status = f.executor->run();
   ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.message(), "op 0 (moe.permute_grad): row map entry 4 is "
-                              "outside the 4 rows");
+  EXPECT_EQ(status.message(),
+            "forward op 0 (moe.permute_grad): row map entry 4 is "
+            "outside the 4 rows");
 }
 
 TEST(MoeGrad, UnpermuteWithADroppedPair) {

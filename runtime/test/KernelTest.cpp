@@ -202,7 +202,7 @@ TEST(DenseKernels, CheckRejectsMismatchedShapes) {
   Status status = f.prepare();
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find(
-                "op 0: op nn.linear: weight must have shape [3, 7]"),
+                "forward op 0: op nn.linear: weight must have shape [3, 7]"),
             std::string::npos)
       << status.message();
 }
@@ -545,8 +545,9 @@ TEST(MoeKernels, RoutingIndicesOutsideTheExpertsAreAnError) {
   f.set(idx, std::vector<int32_t>{1, 4});
   Status status = f.executor->run();
   ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.message(),
-            "op 0 (moe.permute): routing index 4 is not an expert of 4");
+  EXPECT_EQ(
+      status.message(),
+      "forward op 0 (moe.permute): routing index 4 is not an expert of 4");
 }
 
 TEST(DenseKernels, AdamWMatchesTorchsUpdate) {
@@ -590,6 +591,7 @@ TEST(MoeKernels, APermuteMaskMustBeBooleanOfTheRoutingShape) {
   f.op("moe.permute", {x, idx, mask}, {rows, map, sizes});
   Status status = f.prepare();
   ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.message(), "op 0: op moe.permute: mask must be a rank-2 i1 "
-                              "tensor, got tensor<2x1xf32>");
+  EXPECT_EQ(status.message(),
+            "forward op 0: op moe.permute: mask must be a rank-2 i1 "
+            "tensor, got tensor<2x1xf32>");
 }

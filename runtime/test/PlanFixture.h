@@ -19,6 +19,7 @@ public:
     plan.model.seqLength = 1;
     plan.model.microBatchSize = 1;
     plan.model.vocabSize = 1;
+    plan.programs.push_back({"forward", 0, {}, {}, {}});
   }
 
   int tensor(std::vector<int64_t> shape, DType dtype = DType::F32) {
@@ -28,15 +29,17 @@ public:
     t.shape = std::move(shape);
     t.offset = plan.arenaBytes;
     plan.arenaBytes += (t.numBytes() + 7) / 8 * 8;
+    plan.programs[0].arenaBytes = plan.arenaBytes;
     plan.tensors.push_back(t);
     return static_cast<int>(plan.tensors.size() - 1);
   }
 
   OpInfo &op(std::string kernel, std::vector<int> inputs,
              std::vector<int> outputs) {
-    plan.ops.push_back(
+    std::vector<OpInfo> &ops = plan.programs[0].ops;
+    ops.push_back(
         {std::move(kernel), std::move(inputs), std::move(outputs), {}, {}});
-    return plan.ops.back();
+    return ops.back();
   }
 
   /// Creates the executor; a failure to check the plan is returned.

@@ -28,10 +28,11 @@ std::vector<uint8_t> buildPlan(const PlanOptions &options = {}) {
   std::vector<int> inputs = {0, 0}, outputs = {options.outputIndex};
   std::vector<flatbuffers::Offset<plan::Op>> ops = {
       plan::CreateOpDirect(b, "nn.add", &inputs, &outputs)};
+  std::vector<flatbuffers::Offset<plan::Program>> programs = {
+      plan::CreateProgramDirect(b, "forward", options.arenaBytes, &ops)};
   auto model = plan::CreateModelDirect(b, 4, 1, 16, 0.02, 1, 1, 0, "{}");
-  auto root =
-      plan::CreatePlanDirect(b, options.version, options.arenaBytes, &tensors,
-                             &ops, nullptr, nullptr, nullptr, nullptr, model);
+  auto root = plan::CreatePlanDirect(b, options.version, &tensors, &programs,
+                                     nullptr, nullptr, nullptr, model);
   plan::FinishPlanBuffer(b, root);
   return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
 }
@@ -46,7 +47,8 @@ std::string errorOf(const std::vector<uint8_t> &bytes) {
 TEST(Plan, AValidPlanLoads) {
   StatusOr<Plan> plan = parsePlan(buildPlan(), "model.plan");
   ASSERT_TRUE(plan.ok()) << plan.status().message();
-  EXPECT_EQ(plan->ops.size(), 1u);
+  ASSERT_NE(plan->program("forward"), nullptr);
+  EXPECT_EQ(plan->program("forward")->ops.size(), 1u);
   EXPECT_EQ(plan->tensors[1].typeString(), "tensor<4xf32>");
 }
 
@@ -81,8 +83,10 @@ TEST(Plan, AnotherVersionIsRejectedWithAHint) {
 TEST(Plan, IndicesOutOfRangeAreRejected) {
   PlanOptions bad;
   bad.outputIndex = 7;
-  EXPECT_EQ(errorOf(buildPlan(bad)),
-            "model.plan: op 0 (nn.add) refers to tensor 7, but the plan has 2");
+  EXPECT_EQ(
+      errorOf(buildPlan(bad)),
+      "model.plan: forward op 0 (nn.add) refers to tensor 7, but the plan "
+      "has 2");
 }
 
 TEST(Plan, ActivationsMustFitTheArena) {
@@ -103,15 +107,28 @@ TEST(Plan, InputsMustMatchTheMicroBatch) {
                                plan::TensorKind::Input, 0)};
   std::vector<flatbuffers::Offset<plan::NamedTensor>> inputs = {
       plan::CreateNamedTensorDirect(b, "tokens", 0)};
-  std::vector<flatbuffers::Offset<plan::Op>> ops;
+  std::vector<flatbuffers::Offset<plan::Program>> programs = {
+      plan::CreateProgramDirect(b, "forward")};
   auto model = plan::CreateModelDirect(b, 4, 1, 16, 0.02, 1, 1, 0, "{}");
-  auto root = plan::CreatePlanDirect(b, planVersion(), 0, &tensors, &ops,
-                                     &inputs, nullptr, nullptr, nullptr, model);
+  auto root = plan::CreatePlanDirect(b, planVersion(), &tensors, &programs,
+                                     &inputs, nullptr, nullptr, model);
   plan::FinishPlanBuffer(b, root);
   std::vector<uint8_t> bytes(b.GetBufferPointer(),
                              b.GetBufferPointer() + b.GetSize());
   EXPECT_EQ(errorOf(bytes),
             "model.plan: 'tokens' is tensor<3xi32>, expected tensor<4xi32>");
+}
+
+TEST(Plan, APlanNeedsAProgram) {
+  flatbuffers::FlatBufferBuilder b;
+  std::vector<flatbuffers::Offset<plan::Tensor>> tensors;
+  auto model = plan::CreateModelDirect(b, 4, 1, 16, 0.02, 1, 1, 0, "{}");
+  plan::FinishPlanBuffer(b, plan::CreatePlanDirect(b, planVersion(), &tensors,
+                                                   nullptr, nullptr, nullptr,
+                                                   nullptr, model));
+  std::vector<uint8_t> bytes(b.GetBufferPointer(),
+                             b.GetBufferPointer() + b.GetSize());
+  EXPECT_EQ(errorOf(bytes), "model.plan: the plan has no program");
 }
 
 TEST(Plan, AMissingFileIsAnError) {

@@ -42,10 +42,13 @@ static cl::opt<std::string>
                           "are told apart by the flags they use)"),
                  cl::value_desc("name"));
 
-enum class Emit { MLIR, Plan };
+enum class Emit { MLIR, MLIRTrain, Plan };
 static cl::opt<Emit>
     emit("emit", cl::desc("What to produce"),
          cl::values(clEnumValN(Emit::MLIR, "mlir", "the forward graph"),
+                    clEnumValN(Emit::MLIRTrain, "mlir-train",
+                               "the training step: forward, backward and "
+                               "the optimizer"),
                     clEnumValN(Emit::Plan, "plan",
                                "the execution plan for moe-run (binary)")),
          cl::init(Emit::MLIR));
@@ -70,6 +73,45 @@ static cl::opt<int64_t>
                    cl::desc("Sequences per micro-batch (overrides the "
                             "description)"),
                    cl::init(0));
+
+/// The optimizer as the description configures it; fails on a schedule that
+/// cannot run.
+static std::optional<mlir::moe::OptimizerOptions>
+optimizerOptions(const ModelConfig &c, Diagnostics &diag) {
+  mlir::moe::OptimizerOptions o;
+  o.lr = c.lr;
+  o.minLr = c.minLr;
+  o.warmupIters = c.lrWarmupIters;
+  o.decayIters = c.lrDecayIters ? c.lrDecayIters : c.trainIters;
+  o.decayStyle = c.lrDecayStyle == LRDecay::Cosine   ? "cosine"
+                 : c.lrDecayStyle == LRDecay::Linear ? "linear"
+                                                     : "constant";
+  // Without a training length there is nothing to decay over.
+  if (o.decayIters == 0)
+    o.decayStyle = "constant";
+  else if (o.decayStyle != "constant" && o.decayIters <= o.warmupIters) {
+    diag.error(SourceLoc{},
+               "the learning rate decays over " + std::to_string(o.decayIters) +
+                   " iterations, which must exceed the " +
+                   std::to_string(o.warmupIters) + " warmup iterations");
+    return std::nullopt;
+  }
+  o.beta1 = c.adamBeta1;
+  o.beta2 = c.adamBeta2;
+  o.eps = c.adamEps;
+  o.weightDecay = c.weightDecay;
+  o.clipGrad = c.clipGrad;
+  int64_t global = c.globalBatchSize ? c.globalBatchSize : c.microBatchSize;
+  if (global % c.microBatchSize) {
+    diag.error(SourceLoc{},
+               "the global batch size (" + std::to_string(global) +
+                   ") is not a multiple of the micro-batch size (" +
+                   std::to_string(c.microBatchSize) + ")");
+    return std::nullopt;
+  }
+  o.microBatches = global / c.microBatchSize;
+  return o;
+}
 
 static std::optional<ModelConfig> load(Diagnostics &diag) {
   LoadOptions options;
@@ -184,10 +226,22 @@ int main(int argc, char **argv) {
     output->keep();
     return 0;
   }
+  std::optional<mlir::moe::OptimizerOptions> optimizer =
+      optimizerOptions(*config, diag);
+  if (!optimizer)
+    return 1;
   mlir::PassManager pm(&context);
-  pm.addNestedPass<mlir::func::FuncOp>(mlir::moe::createPlanMemory());
+  pm.addPass(mlir::moe::createAutodiff());
+  pm.addPass(mlir::moe::createOptimizer(*optimizer));
+  if (emit == Emit::Plan)
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::moe::createPlanMemory());
   if (mlir::failed(pm.run(*module)))
     return 1;
+  if (emit == Emit::MLIRTrain) {
+    module->print(output->os());
+    output->keep();
+    return 0;
+  }
   std::vector<uint8_t> bytes;
   moe::target::PlanModelInfo info;
   info.vocabSize = config->paddedVocabSize();

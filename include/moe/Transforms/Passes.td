@@ -17,7 +17,8 @@ def PlanMemory : Pass<"moe-plan-memory", "::mlir::func::FuncOp"> {
     expert. Buffers
     are placed largest first at the lowest offset (aligned to 64 bytes) that
     does not overlap a buffer whose live range meets theirs, so an op's
-    outputs never alias its inputs.
+    outputs never alias its inputs. A result returned as `moe.update` (an
+    in-place update of a parameter or optimizer state) takes no arena space.
 
     Each op gets `moe.offsets`, one byte offset per result; the function gets
     `moe.arena_bytes` (the arena's size) and `moe.peak_live_bytes` (the

@@ -19,7 +19,13 @@
 namespace moert {
 
 enum class DType : uint8_t { F32, I32, I64, I1 };
-enum class TensorKind : uint8_t { Activation, Parameter, Input, Constant };
+enum class TensorKind : uint8_t {
+  Activation,
+  Parameter,
+  Input,
+  Constant,
+  State
+};
 enum class Init : uint8_t { Normal, ScaledNormal, Ones, Zeros };
 
 size_t dtypeSize(DType dtype);
@@ -72,15 +78,28 @@ struct ModelInfo {
   std::string configJson;
 };
 
+/// One entry point of the plan: its ops run in order over the shared arena.
+struct Program {
+  std::string name;
+  int64_t arenaBytes = 0;
+  std::vector<OpInfo> ops;
+  std::map<std::string, int> results;
+  std::vector<ExpertLoadInfo> expertLoad;
+};
+
 struct Plan {
+  /// The largest arena of any program; every program's activations fit it.
   int64_t arenaBytes = 0;
   std::vector<TensorInfo> tensors;
-  std::vector<OpInfo> ops;
+  std::vector<Program> programs;
   std::map<std::string, int> inputs;
-  std::map<std::string, int> results;
   std::vector<ParameterInfo> parameters;
-  std::vector<ExpertLoadInfo> expertLoad;
+  /// Optimizer state and gradient accumulators by name.
+  std::map<std::string, int> states;
   ModelInfo model;
+
+  /// The program named `name`, or null.
+  const Program *program(const std::string &name) const;
 };
 
 /// The plan format version this runtime reads.

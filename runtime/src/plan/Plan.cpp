@@ -4,6 +4,7 @@
 
 #include "plan_generated.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -53,6 +54,13 @@ std::string TensorInfo::typeString() const {
   return os.str();
 }
 
+const Program *Plan::program(const std::string &name) const {
+  for (const Program &p : programs)
+    if (p.name == name)
+      return &p;
+  return nullptr;
+}
+
 uint32_t planVersion() {
   return static_cast<uint32_t>(plan::PlanVersion::Current);
 }
@@ -71,15 +79,24 @@ public:
           "plan version " + std::to_string(fb.version()) +
           " cannot be run by this runtime, which reads version " +
           std::to_string(planVersion()) + "; recompile it with moe-compile");
-    result.arenaBytes = fb.arena_bytes();
-    if (result.arenaBytes < 0)
-      return Status::error("negative arena size");
+    if (!fb.programs() || fb.programs()->size() == 0)
+      return Status::error("the plan has no program");
+    for (const plan::Program *program : *fb.programs()) {
+      if (program->arena_bytes() < 0)
+        return Status::error("program " + program->name()->str() +
+                             " has a negative arena size");
+      result.arenaBytes = std::max(result.arenaBytes, program->arena_bytes());
+    }
     MOERT_RETURN_IF_ERROR(readTensors());
-    MOERT_RETURN_IF_ERROR(readOps());
+    for (const plan::Program *program : *fb.programs())
+      MOERT_RETURN_IF_ERROR(readProgram(*program));
     MOERT_RETURN_IF_ERROR(readNamed(fb.inputs(), "input", result.inputs));
-    MOERT_RETURN_IF_ERROR(readNamed(fb.results(), "result", result.results));
+    MOERT_RETURN_IF_ERROR(readNamed(fb.states(), "state", result.states));
+    for (auto &[name, index] : result.states)
+      if (result.tensors[index].kind != TensorKind::State ||
+          result.tensors[index].dtype != DType::F32)
+        return Status::error("state " + name + " is not an f32 state tensor");
     MOERT_RETURN_IF_ERROR(readParameters());
-    MOERT_RETURN_IF_ERROR(readExpertLoad());
     return readModel();
   }
 
@@ -140,35 +157,51 @@ private:
     return Status();
   }
 
-  Status readOps() {
-    if (!fb.ops())
-      return Status::error("the plan has no op list");
-    for (const plan::Op *op : *fb.ops()) {
-      OpInfo info;
-      info.kernel = op->kernel()->str();
-      std::string what =
-          "op " + std::to_string(result.ops.size()) + " (" + info.kernel + ")";
-      if (op->inputs())
-        for (int index : *op->inputs()) {
-          MOERT_RETURN_IF_ERROR(checkIndex(index, what, /*optional=*/true));
-          info.inputs.push_back(index);
-        }
-      if (op->outputs())
-        for (int index : *op->outputs()) {
-          MOERT_RETURN_IF_ERROR(checkIndex(index, what));
-          if (result.tensors[index].kind != TensorKind::Activation)
-            return Status::error(what + " writes tensor " +
-                                 std::to_string(index) +
-                                 ", which is not an activation");
-          info.outputs.push_back(index);
-        }
-      if (op->attrs())
-        for (const plan::Attr *attr : *op->attrs()) {
-          info.intAttrs[attr->key()->str()] = attr->int_value();
-          info.floatAttrs[attr->key()->str()] = attr->float_value();
-        }
-      result.ops.push_back(std::move(info));
-    }
+  Status readProgram(const plan::Program &fbProgram) {
+    Program program;
+    program.name = fbProgram.name()->str();
+    program.arenaBytes = fbProgram.arena_bytes();
+    for (const Program &other : result.programs)
+      if (other.name == program.name)
+        return Status::error("two programs are named " + program.name);
+    if (fbProgram.ops())
+      for (const plan::Op *op : *fbProgram.ops()) {
+        OpInfo info;
+        MOERT_RETURN_IF_ERROR(readOp(
+            *op, program.name + " op " + std::to_string(program.ops.size()),
+            info));
+        program.ops.push_back(std::move(info));
+      }
+    MOERT_RETURN_IF_ERROR(
+        readNamed(fbProgram.results(), "result", program.results));
+    MOERT_RETURN_IF_ERROR(readExpertLoad(fbProgram, program));
+    result.programs.push_back(std::move(program));
+    return Status();
+  }
+
+  Status readOp(const plan::Op &op, std::string what, OpInfo &info) {
+    info.kernel = op.kernel()->str();
+    what += " (" + info.kernel + ")";
+    if (op.inputs())
+      for (int index : *op.inputs()) {
+        MOERT_RETURN_IF_ERROR(checkIndex(index, what, /*optional=*/true));
+        info.inputs.push_back(index);
+      }
+    if (op.outputs())
+      for (int index : *op.outputs()) {
+        MOERT_RETURN_IF_ERROR(checkIndex(index, what));
+        TensorKind kind = result.tensors[index].kind;
+        if (kind == TensorKind::Input || kind == TensorKind::Constant)
+          return Status::error(what + " writes tensor " +
+                               std::to_string(index) +
+                               ", which is an input or a constant");
+        info.outputs.push_back(index);
+      }
+    if (op.attrs())
+      for (const plan::Attr *attr : *op.attrs()) {
+        info.intAttrs[attr->key()->str()] = attr->int_value();
+        info.floatAttrs[attr->key()->str()] = attr->float_value();
+      }
     return Status();
   }
 
@@ -207,10 +240,10 @@ private:
     return Status();
   }
 
-  Status readExpertLoad() {
-    if (!fb.expert_load())
+  Status readExpertLoad(const plan::Program &fbProgram, Program &program) {
+    if (!fbProgram.expert_load())
       return Status();
-    for (const plan::ExpertLoad *load : *fb.expert_load()) {
+    for (const plan::ExpertLoad *load : *fbProgram.expert_load()) {
       std::string what =
           "expert load of layer " + std::to_string(load->layer());
       MOERT_RETURN_IF_ERROR(checkIndex(load->indices(), what));
@@ -222,7 +255,7 @@ private:
       if (load->keep() >= 0 &&
           result.tensors[load->keep()].shape != indices.shape)
         return Status::error(what + ": keep-mask and indices differ in shape");
-      result.expertLoad.push_back(
+      program.expertLoad.push_back(
           {load->layer(), load->indices(), load->keep()});
     }
     return Status();
@@ -278,8 +311,11 @@ private:
     for (const char *name : {"tokens", "labels", "positions"})
       MOERT_RETURN_IF_ERROR(expect(result.inputs, name, DType::I32, {tokens}));
     MOERT_RETURN_IF_ERROR(expect(result.inputs, "jitter_seed", DType::I64, {}));
-    for (const char *name : {"lm_loss", "aux_loss", "z_loss"})
-      MOERT_RETURN_IF_ERROR(expect(result.results, name, DType::F32, {}));
+    MOERT_RETURN_IF_ERROR(expect(result.inputs, "step", DType::I64, {}));
+    for (const Program &program : result.programs)
+      for (const char *name :
+           {"lm_loss", "aux_loss", "z_loss", "lr", "grad_norm"})
+        MOERT_RETURN_IF_ERROR(expect(program.results, name, DType::F32, {}));
     return Status();
   }
 

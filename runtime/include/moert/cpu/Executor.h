@@ -10,8 +10,9 @@
 
 namespace moert::cpu {
 
-/// Owns every buffer of one plan (the activation arena, parameters, inputs and
-/// constants) and runs its ops in order.
+/// Owns every buffer of one plan (the activation arena shared by its
+/// programs, parameters, optimizer state, inputs and constants) and runs a
+/// program's ops in order.
 class Executor {
 public:
   /// Checks every op against its kernel and allocates the buffers.
@@ -24,8 +25,9 @@ public:
     return static_cast<T *>(data(index));
   }
 
-  /// Runs every op; stops at the first failing one and names it.
-  Status run();
+  /// Runs every op of a program; stops at the first failing one and names
+  /// it.
+  Status run(const std::string &program = "forward");
 
 private:
   explicit Executor(const Plan &plan) : planRef(&plan) {}
@@ -33,7 +35,7 @@ private:
   const Plan *planRef;
   std::vector<uint64_t> arena; // 8-byte aligned
   std::vector<std::vector<uint64_t>> owned;
-  std::vector<const Kernel *> kernels;
+  std::map<std::string, std::vector<const Kernel *>> kernels; // by program
 };
 
 } // namespace moert::cpu

@@ -340,54 +340,6 @@ Status runCrossEntropy(const KernelArgs &a) {
   return Status();
 }
 
-//===----------------------------------------------------------------------===//
-// nn.adamw
-//===----------------------------------------------------------------------===//
-
-Status checkAdamW(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(6, 0, 3));
-  if (c.in(0).dtype != DType::F32)
-    return c.fail("expects an f32 parameter");
-  for (size_t i = 1; i < 4; ++i)
-    MOERT_RETURN_IF_ERROR(
-        c.shape(c.in(i), "gradient and moments", c.in(0).shape));
-  for (size_t i = 0; i < 3; ++i)
-    MOERT_RETURN_IF_ERROR(c.shape(c.out(i), "updated state", c.in(0).shape));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(4), "lr", DType::F32, 0));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(5), "step", DType::I64, 0));
-  for (const char *key : {"beta1", "beta2", "eps", "weight_decay"})
-    MOERT_RETURN_IF_ERROR(c.floatAttr(key));
-  return Status();
-}
-
-Status runAdamW(const KernelArgs &a) {
-  int64_t n = a.input(0).numElements();
-  int64_t step = *a.in<int64_t>(5);
-  if (step < 1)
-    return Status::error("AdamW step " + std::to_string(step) +
-                         " is not a step count (from 1)");
-  double beta1 = a.floatAttr("beta1"), beta2 = a.floatAttr("beta2");
-  double eps = a.floatAttr("eps"), decay = a.floatAttr("weight_decay");
-  double lr = *a.in<float>(4);
-  double correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
-  double correction2 = 1.0 - std::pow(beta2, static_cast<double>(step));
-  const float *p = a.in<float>(0), *g = a.in<float>(1), *m = a.in<float>(2),
-              *v = a.in<float>(3);
-  float *newP = a.out<float>(0), *newM = a.out<float>(1),
-        *newV = a.out<float>(2);
-#pragma omp parallel for
-  for (int64_t i = 0; i < n; ++i) {
-    double mi = beta1 * m[i] + (1 - beta1) * g[i];
-    double vi = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
-    double update = (mi / correction1) / (std::sqrt(vi / correction2) + eps);
-    newP[i] = static_cast<float>(p[i] - lr * (update + decay * p[i]));
-    newM[i] = static_cast<float>(mi);
-    newV[i] = static_cast<float>(vi);
-  }
-  return Status();
-}
-
 } // namespace
 
 std::vector<Kernel> denseKernels() {
@@ -403,7 +355,6 @@ std::vector<Kernel> denseKernels() {
       {"nn.gelu", checkGeLU, runGeLU},
       {"nn.sigmoid_gate", checkSigmoidGate, runSigmoidGate},
       {"nn.cross_entropy", checkCrossEntropy, runCrossEntropy},
-      {"nn.adamw", checkAdamW, runAdamW},
   };
 }
 

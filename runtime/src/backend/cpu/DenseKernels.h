@@ -20,6 +20,9 @@ std::vector<Kernel> denseGradKernels();
 /// Kernels of the moe gradient ops.
 std::vector<Kernel> moeGradKernels();
 
+/// Kernels of the optimizer step: learning rate, clipping, AdamW.
+std::vector<Kernel> optimizerKernels();
+
 } // namespace moert::cpu
 
 #endif // MOERT_SRC_BACKEND_CPU_DENSEKERNELS_H

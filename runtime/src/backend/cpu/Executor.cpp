@@ -11,8 +11,9 @@ namespace moert::cpu {
 const Kernel *findKernel(std::string_view name) {
   static const std::vector<Kernel> kernels = [] {
     std::vector<Kernel> all = denseKernels();
-    for (const auto &table : {routingKernels(), dispatchKernels(),
-                              denseGradKernels(), moeGradKernels()})
+    for (const auto &table :
+         {routingKernels(), dispatchKernels(), denseGradKernels(),
+          moeGradKernels(), optimizerKernels()})
       all.insert(all.end(), table.begin(), table.end());
     return all;
   }();
@@ -24,16 +25,19 @@ const Kernel *findKernel(std::string_view name) {
 
 StatusOr<std::unique_ptr<Executor>> Executor::create(const Plan &plan) {
   std::unique_ptr<Executor> executor(new Executor(plan));
-  for (size_t i = 0; i < plan.ops.size(); ++i) {
-    const OpInfo &op = plan.ops[i];
-    const Kernel *kernel = findKernel(op.kernel);
-    if (!kernel)
-      return Status::error("op " + std::to_string(i) + ": no CPU kernel for '" +
-                           op.kernel + "'");
-    Status checked = kernel->check(plan, op);
-    if (!checked.ok())
-      return checked.within("op " + std::to_string(i));
-    executor->kernels.push_back(kernel);
+  for (const Program &program : plan.programs) {
+    std::vector<const Kernel *> &kernels = executor->kernels[program.name];
+    for (size_t i = 0; i < program.ops.size(); ++i) {
+      const OpInfo &op = program.ops[i];
+      std::string where = program.name + " op " + std::to_string(i);
+      const Kernel *kernel = findKernel(op.kernel);
+      if (!kernel)
+        return Status::error(where + ": no CPU kernel for '" + op.kernel + "'");
+      Status checked = kernel->check(plan, op);
+      if (!checked.ok())
+        return checked.within(where);
+      kernels.push_back(kernel);
+    }
   }
   executor->arena.assign((plan.arenaBytes + 7) / 8, 0);
   executor->owned.resize(plan.tensors.size());
@@ -55,18 +59,22 @@ void *Executor::data(int index) {
   return owned[index].data();
 }
 
-Status Executor::run() {
-  const Plan &plan = *planRef;
-  for (size_t i = 0; i < plan.ops.size(); ++i) {
-    const OpInfo &op = plan.ops[i];
-    KernelArgs args{plan, op, {}, {}};
+Status Executor::run(const std::string &name) {
+  const Program *program = planRef->program(name);
+  if (!program)
+    return Status::error("the plan has no '" + name + "' program");
+  const std::vector<const Kernel *> &kernels = this->kernels.at(name);
+  for (size_t i = 0; i < program->ops.size(); ++i) {
+    const OpInfo &op = program->ops[i];
+    KernelArgs args{*planRef, op, {}, {}};
     for (int index : op.inputs)
       args.inputs.push_back(index < 0 ? nullptr : data(index));
     for (int index : op.outputs)
       args.outputs.push_back(data(index));
     Status status = kernels[i]->run(args);
     if (!status.ok())
-      return status.within("op " + std::to_string(i) + " (" + op.kernel + ")");
+      return status.within(name + " op " + std::to_string(i) + " (" +
+                           op.kernel + ")");
   }
   return Status();
 }
