@@ -92,6 +92,30 @@ std::string moe::frontend::configToJson(const ModelConfig &c) {
       {"split", c.split},
       {"tokenizer_type", c.tokenizerType},
       {"tokenizer_model", c.tokenizerModel},
+      {"moe_per_layer_logging", c.perLayerLogging},
+      {"moe_layer_recompute", c.layerRecompute},
+      {"global_batch_size",
+       c.globalBatchSize ? c.globalBatchSize : c.microBatchSize},
+      {"train_iters", c.trainIters},
+      {"lr", c.lr},
+      {"min_lr", c.minLr},
+      {"lr_warmup_iters", c.lrWarmupIters},
+      {"lr_decay_iters", c.lrDecayIters ? c.lrDecayIters : c.trainIters},
+      {"lr_decay_style", c.lrDecayStyle == LRDecay::Cosine   ? "cosine"
+                         : c.lrDecayStyle == LRDecay::Linear ? "linear"
+                                                             : "constant"},
+      {"weight_decay", c.weightDecay},
+      {"adam_beta1", c.adamBeta1},
+      {"adam_beta2", c.adamBeta2},
+      {"adam_eps", c.adamEps},
+      {"clip_grad", c.clipGrad},
+      {"log_interval", c.logInterval},
+      {"eval_interval", c.evalInterval},
+      {"eval_iters", c.evalIters},
+      {"save_interval", c.saveInterval},
+      {"save", c.save},
+      {"load", c.load},
+      {"tensorboard_dir", c.tensorboardDir},
   };
   std::string text;
   llvm::raw_string_ostream os(text);

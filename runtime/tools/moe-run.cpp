@@ -1,16 +1,19 @@
 //===- moe-run.cpp - runs a compiled plan ---------------------------------===//
 //
-//   moe-compile examples/tiny.yaml --emit=plan | moe-run - --eval-iters 4
+//   moe-compile examples/tiny.yaml --emit=plan -o tiny.plan
+//   moe-run tiny.plan --train-iters 300 --save ckpt      # trains
+//   moe-run tiny.plan --eval-iters 4                     # evaluates
 //
 // loads and verifies the plan, initialises the parameters from the seed (or
-// loads them from safetensors), reads micro-batches from a Megatron indexed
-// dataset and prints the language-model loss, the aux loss, the z-loss and
-// the tokens each expert received per MoE layer.
+// loads them from safetensors or a checkpoint), reads micro-batches from a
+// Megatron indexed dataset and trains (logging loss, aux loss, learning rate
+// and tokens per expert, evaluating, saving checkpoints) or evaluates.
 //
 //===----------------------------------------------------------------------===//
 
 #include "moert/Data.h"
 #include "moert/Plan.h"
+#include "moert/Trainer.h"
 #include "moert/Weights.h"
 #include "moert/cpu/Executor.h"
 
@@ -23,6 +26,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <unistd.h>
 
 using namespace moert;
 
@@ -36,8 +40,12 @@ struct Options {
   std::string saveWeights;
   std::string metricsJson;
   std::string dump;
-  int64_t evalIters = 10;
-  std::optional<int64_t> seed;
+  std::optional<int64_t> evalIters;
+  std::optional<uint64_t> seed;
+  // Training.
+  std::optional<int64_t> trainIters, logInterval, evalInterval, saveInterval;
+  std::string save, metricsJsonl, tensorboardDir, plot;
+  bool noLoadOptim = false, noLoadRng = false, resume = false;
 };
 
 [[noreturn]] void fail(const std::string &message) {
@@ -63,62 +71,6 @@ Plan readPlan(const std::string &path) {
   return std::move(*plan);
 }
 
-int inputIndex(const Plan &plan, const std::string &name) {
-  auto it = plan.inputs.find(name);
-  return it == plan.inputs.end() ? -1 : it->second;
-}
-
-/// Fills tokens, labels and positions from `batch` samples of S + 1 tokens;
-/// token s of sequence b is row s * B + b.
-void fillBatch(cpu::Executor &executor, const data::Sampler &sampler,
-               int64_t firstSample, std::vector<int32_t> &tokens,
-               std::vector<int32_t> &labels) {
-  const Plan &plan = executor.plan();
-  int64_t seq = plan.model.seqLength, batch = plan.model.microBatchSize;
-  std::vector<int32_t> sample(seq + 1);
-  tokens.assign(seq * batch, 0);
-  labels.assign(seq * batch, 0);
-  for (int64_t b = 0; b < batch; ++b) {
-    sampler.sample(firstSample + b, sample.data());
-    for (int64_t s = 0; s < seq; ++s) {
-      tokens[s * batch + b] = sample[s];
-      labels[s * batch + b] = sample[s + 1];
-    }
-  }
-  std::copy(tokens.begin(), tokens.end(),
-            executor.dataAs<int32_t>(plan.inputs.at("tokens")));
-  std::copy(labels.begin(), labels.end(),
-            executor.dataAs<int32_t>(plan.inputs.at("labels")));
-  if (int positions = inputIndex(plan, "positions"); positions >= 0)
-    for (int64_t t = 0; t < seq * batch; ++t)
-      executor.dataAs<int32_t>(positions)[t] = static_cast<int32_t>(t / batch);
-}
-
-float result(cpu::Executor &executor, const std::string &name) {
-  auto it = executor.plan().results.find(name);
-  return it == executor.plan().results.end()
-             ? 0.0f
-             : *executor.dataAs<float>(it->second);
-}
-
-/// Adds each MoE layer's tokens per expert of the last run to `counts`.
-void countTokens(cpu::Executor &executor,
-                 std::map<int, std::vector<int64_t>> &counts) {
-  const Plan &plan = executor.plan();
-  for (const ExpertLoadInfo &load : plan.expertLoad) {
-    const TensorInfo &indices = plan.tensors[load.indices];
-    std::vector<int64_t> &layer = counts[load.layer];
-    layer.resize(plan.model.numExperts, 0);
-    const int32_t *ids = executor.dataAs<int32_t>(load.indices);
-    const uint8_t *keep =
-        load.keep >= 0 ? executor.dataAs<uint8_t>(load.keep) : nullptr;
-    for (int64_t p = 0; p < indices.numElements(); ++p)
-      if ((!keep || keep[p]) && ids[p] >= 0 &&
-          ids[p] < static_cast<int32_t>(layer.size()))
-        ++layer[ids[p]];
-  }
-}
-
 void writeJson(const std::string &path, const nlohmann::json &value) {
   std::ofstream file(path);
   file << value.dump(1) << "\n";
@@ -126,155 +78,270 @@ void writeJson(const std::string &path, const nlohmann::json &value) {
     fail(path + ": cannot write");
 }
 
+/// An integer setting of the resolved description, or `fallback`.
+int64_t configInt(const nlohmann::json &config, const char *key,
+                  int64_t fallback) {
+  return config.contains(key) && config[key].is_number_integer()
+             ? config[key].get<int64_t>()
+             : fallback;
+}
+
+std::string configString(const nlohmann::json &config, const char *key) {
+  return config.contains(key) && config[key].is_string()
+             ? config[key].get<std::string>()
+             : std::string();
+}
+
+nlohmann::json countsJson(const ExpertCounts &counts) {
+  nlohmann::json json = nlohmann::json::object();
+  for (const auto &[layer, list] : counts)
+    json[std::to_string(layer)] = list;
+  return json;
+}
+
 } // namespace
 
 static int run(int argc, char **argv) {
-  CLI::App app{"moe-run: runs a plan compiled by moe-compile"};
-  Options options;
-  app.add_option("plan", options.plan, "the plan file, or - for stdin")
-      ->required();
-  app.add_option("--data", options.data,
+  CLI::App app{"moe-run: trains or evaluates a plan compiled by moe-compile"};
+  Options o;
+  app.add_option("plan", o.plan, "the plan file, or - for stdin")->required();
+  app.add_option("--data", o.data,
                  "Megatron dataset prefix (<prefix>.bin/.idx); default: the "
                  "description's data path");
-  app.add_option("--split", options.split,
+  app.add_option("--split", o.split,
                  "train,valid,test weights (default: the description's)");
-  app.add_option("--eval-iters", options.evalIters,
-                 "validation micro-batches to evaluate")
+  app.add_option("--seed", o.seed, "initialisation and sampling seed");
+  app.add_option("--train-iters", o.trainIters,
+                 "optimizer steps to train (0: evaluate only; default: the "
+                 "description's when --save or --load is given)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--log-interval", o.logInterval, "steps between log lines")
       ->check(CLI::PositiveNumber);
-  app.add_option("--load", options.load, "parameters from safetensors");
-  app.add_option("--save-weights", options.saveWeights,
-                 "write the parameters to safetensors");
-  app.add_option("--seed", options.seed, "initialisation and sampling seed");
-  app.add_option("--metrics-json", options.metricsJson,
+  app.add_option("--eval-interval", o.evalInterval,
+                 "steps between validations while training")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--eval-iters", o.evalIters,
+                 "validation micro-batches per evaluation")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--save", o.save, "checkpoint directory to save to");
+  app.add_option("--save-interval", o.saveInterval,
+                 "steps between checkpoints (and one at the end)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--load", o.load,
+                 "a checkpoint directory to resume from, or a safetensors "
+                 "file of parameters");
+  app.add_flag("--resume", o.resume,
+               "resume from the latest checkpoint in --save, if any");
+  app.add_flag("--no-load-optim", o.noLoadOptim,
+               "do not restore the optimizer moments from --load");
+  app.add_flag("--no-load-rng", o.noLoadRng,
+               "do not restore the data order and jitter seed from --load");
+  app.add_option("--metrics-jsonl", o.metricsJsonl,
+                 "append every logged step as a JSON line");
+  app.add_option("--tensorboard-dir", o.tensorboardDir,
+                 "write TensorBoard event files here");
+  app.add_option("--save-weights", o.saveWeights,
+                 "write the parameters to safetensors at the end");
+  app.add_option("--metrics-json", o.metricsJson,
                  "write the evaluated metrics as JSON");
-  app.add_option("--dump", options.dump,
-                 "write the model description, the first micro-batch, the "
-                 "parameters and its metrics to a directory (for oracles)");
+  app.add_option("--dump", o.dump,
+                 "write the model description, batches, parameters, "
+                 "gradients and metrics to a directory (for oracles)");
   CLI11_PARSE(app, argc, argv);
 
-  Plan plan = readPlan(options.plan);
+  Plan plan = readPlan(o.plan);
   StatusOr<std::unique_ptr<cpu::Executor>> created =
       cpu::Executor::create(plan);
   if (!created.ok())
-    fail((options.plan == "-" ? std::string("<stdin>") : options.plan) + ": " +
+    fail((o.plan == "-" ? std::string("<stdin>") : o.plan) + ": " +
          created.status().message());
   cpu::Executor &executor = **created;
   for (const char *name : {"tokens", "labels"})
-    if (inputIndex(plan, name) < 0)
+    if (!plan.inputs.count(name))
       fail(std::string("the plan has no '") + name + "' input");
-
-  uint64_t seed = options.seed.value_or(plan.model.seed);
-  if (!options.load.empty())
-    check(loadSafetensors(executor, options.load));
-  else
-    initializeParameters(executor, seed);
-  if (int jitter = inputIndex(plan, "jitter_seed"); jitter >= 0)
-    *executor.dataAs<int64_t>(jitter) = static_cast<int64_t>(seed);
 
   nlohmann::json config =
       nlohmann::json::parse(plan.model.configJson, nullptr, false);
   if (!config.is_object())
     config = nlohmann::json::object();
-  if (options.data.empty() && config.contains("data_path") &&
+  if (o.save.empty())
+    o.save = configString(config, "save");
+  if (o.tensorboardDir.empty())
+    o.tensorboardDir = configString(config, "tensorboard_dir");
+  if (o.data.empty() && config.contains("data_path") &&
       config["data_path"].is_array() && !config["data_path"].empty() &&
       config["data_path"][0].is_string())
-    options.data = config["data_path"][0].get<std::string>();
-  if (options.data.empty())
+    o.data = config["data_path"][0].get<std::string>();
+  if (o.data.empty())
     fail("no dataset: give --data <prefix> (see moe-preprocess)");
-  if (options.split.empty())
-    options.split = config.contains("split") && config["split"].is_string()
-                        ? config["split"].get<std::string>()
-                        : "969,30,1";
+  if (o.split.empty())
+    o.split = config.contains("split") && config["split"].is_string()
+                  ? config["split"].get<std::string>()
+                  : "969,30,1";
+  int64_t trainIters = o.trainIters.value_or(0);
+  bool training = trainIters > 0;
 
-  StatusOr<data::IndexedDataset> dataset =
-      data::IndexedDataset::open(options.data);
+  uint64_t seed = o.seed.value_or(plan.model.seed);
+  StatusOr<data::IndexedDataset> dataset = data::IndexedDataset::open(o.data);
   check(dataset.status());
-  auto ranges = data::splitDocuments(options.split, dataset->numDocuments());
+  auto ranges = data::splitDocuments(o.split, dataset->numDocuments());
   check(ranges.status());
-  data::Sampler sampler(*dataset, (*ranges)[1], plan.model.seqLength, seed);
-  if (sampler.numSamples() == 0)
-    fail("the validation split (documents " +
-         std::to_string((*ranges)[1].first) + " to " +
-         std::to_string((*ranges)[1].second) + " of " +
-         std::to_string(dataset->numDocuments()) + ") holds no sample of " +
-         std::to_string(plan.model.seqLength + 1) +
-         " tokens; give --split a larger validation share");
+  auto samplerOf = [&](int split, const char *what) {
+    data::Sampler sampler(*dataset, (*ranges)[split], plan.model.seqLength,
+                          seed);
+    if (sampler.numSamples() == 0)
+      fail(std::string("the ") + what + " split (documents " +
+           std::to_string((*ranges)[split].first) + " to " +
+           std::to_string((*ranges)[split].second) + " of " +
+           std::to_string(dataset->numDocuments()) + ") holds no sample of " +
+           std::to_string(plan.model.seqLength + 1) +
+           " tokens; give --split a larger " + what + " share");
+    return sampler;
+  };
+  data::Sampler valid = samplerOf(1, "validation");
+  std::optional<data::Sampler> train;
+  if (training)
+    train.emplace(samplerOf(0, "training"));
+
+  TrainOptions options;
+  options.trainIters = trainIters;
+  int64_t global =
+      configInt(config, "global_batch_size", plan.model.microBatchSize);
+  options.microBatches =
+      std::max<int64_t>(1, global / plan.model.microBatchSize);
+  options.logInterval = o.logInterval.value_or(
+      std::max<int64_t>(1, configInt(config, "log_interval", 10)));
+  options.evalInterval =
+      o.evalInterval.value_or(configInt(config, "eval_interval", 0));
+  options.evalIters = o.evalIters.value_or(
+      training ? std::max<int64_t>(1, configInt(config, "eval_iters", 10))
+               : 10);
+  options.saveInterval =
+      o.saveInterval.value_or(configInt(config, "save_interval", 0));
+  options.save = training ? o.save : std::string();
+  options.metricsJsonl = o.metricsJsonl;
+  options.tensorboardDir = training ? o.tensorboardDir : std::string();
+  options.perLayerLogging = config.value("moe_per_layer_logging", false);
+  options.progressBar = training && ::isatty(STDERR_FILENO);
+
+  if (!o.dump.empty()) {
+    std::filesystem::create_directories(o.dump);
+    writeJson(o.dump + "/config.json", config);
+  }
+
+  std::string resumeFrom;
+  if (!o.load.empty() && std::filesystem::is_directory(o.load)) {
+    StatusOr<std::string> latest = latestCheckpoint(o.load);
+    check(latest.status());
+    if (latest->empty())
+      fail(o.load +
+           ": holds no checkpoint (no latest_checkpointed_iteration.txt)");
+    resumeFrom = *latest;
+  } else if (o.resume && !o.save.empty()) {
+    StatusOr<std::string> latest = latestCheckpoint(o.save);
+    check(latest.status());
+    resumeFrom = *latest;
+  }
+  initializeParameters(executor, seed);
+  if (resumeFrom.empty() && !o.load.empty())
+    check(loadSafetensors(executor, o.load));
+
+  // The oracle replays the same batches from the same weights and compares
+  // the first step's gradients and every step's numbers.
+  nlohmann::json steps = nlohmann::json::array();
+  if (training && !o.dump.empty())
+    options.afterStep = [&](const StepRecord &record) -> Status {
+      if (record.step == 1) {
+        NamedTensors grads;
+        for (const ParameterInfo &p : plan.parameters)
+          grads.emplace_back(p.name, plan.states.at("grad." + p.name));
+        MOERT_RETURN_IF_ERROR(
+            saveSafetensors(executor, o.dump + "/grads.safetensors", grads));
+      }
+      steps.push_back({{"step", record.step},
+                       {"lm_loss", record.lmLoss},
+                       {"aux_loss", record.auxLoss},
+                       {"z_loss", record.zLoss},
+                       {"lr", record.lr},
+                       {"grad_norm", record.gradNorm}});
+      return Status();
+    };
+  Trainer trainer(executor, train ? &*train : nullptr, valid, options, seed);
+  if (!resumeFrom.empty()) {
+    check(trainer.restore(resumeFrom, !o.noLoadOptim, !o.noLoadRng));
+    std::cout << "Resumed from " << resumeFrom << " at step "
+              << trainer.state().iteration << "\n";
+  }
 
   int64_t parameters = 0;
   for (const ParameterInfo &p : plan.parameters)
     parameters += plan.tensors[p.tensor].numElements();
-  std::cout << "Plan: " << plan.ops.size() << " ops, " << parameters
-            << " parameters, arena " << plan.arenaBytes << " bytes; "
-            << sampler.numSamples() << " validation samples of "
+  std::cout << "Plan:";
+  for (const Program &program : plan.programs)
+    std::cout << " " << program.name << " " << program.ops.size() << " ops,";
+  std::cout << " " << parameters << " parameters, arena " << plan.arenaBytes
+            << " bytes; " << valid.numSamples() << " validation samples of "
             << plan.model.seqLength << " tokens\n";
 
-  double lmLoss = 0, auxLoss = 0, zLoss = 0, forwardSeconds = 0;
-  std::map<int, std::vector<int64_t>> tokensPerExpert;
-  std::vector<int32_t> tokens, labels;
-  for (int64_t iter = 0; iter < options.evalIters; ++iter) {
-    fillBatch(executor, sampler, iter * plan.model.microBatchSize, tokens,
-              labels);
-    auto start = std::chrono::steady_clock::now();
-    check(executor.run());
-    forwardSeconds +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    lmLoss += result(executor, "lm_loss");
-    auxLoss += result(executor, "aux_loss");
-    zLoss += result(executor, "z_loss");
-    countTokens(executor, tokensPerExpert);
-    if (iter == 0 && !options.dump.empty()) {
-      std::filesystem::create_directories(options.dump);
-      writeJson(options.dump + "/config.json", config);
-      writeJson(options.dump + "/batch.json",
-                {{"tokens", tokens}, {"labels", labels}});
-      std::map<int, std::vector<int64_t>> firstCounts;
-      countTokens(executor, firstCounts);
-      nlohmann::json counts;
-      for (auto &[layer, list] : firstCounts)
-        counts[std::to_string(layer)] = list;
-      writeJson(options.dump + "/metrics.json",
-                {{"lm_loss", result(executor, "lm_loss")},
-                 {"aux_loss", result(executor, "aux_loss")},
-                 {"z_loss", result(executor, "z_loss")},
-                 {"tokens_per_expert", counts}});
-      check(saveSafetensors(executor, options.dump + "/weights.safetensors"));
-    }
+  if (training) {
+    std::cout << "Training " << trainIters << " steps of "
+              << options.microBatches << " micro-batch"
+              << (options.microBatches == 1 ? "" : "es") << " of "
+              << plan.model.microBatchSize << " x " << plan.model.seqLength
+              << " tokens; " << train->numSamples() << " training samples\n";
+    if (!o.dump.empty())
+      check(saveSafetensors(executor, o.dump + "/weights.safetensors"));
+    check(trainer.train(std::cout));
+    if (!o.dump.empty())
+      writeJson(o.dump + "/steps.json", steps);
+    if (!o.saveWeights.empty())
+      check(saveSafetensors(executor, o.saveWeights));
+    return 0;
   }
-  lmLoss /= options.evalIters;
-  auxLoss /= options.evalIters;
-  zLoss /= options.evalIters;
 
+  if (!o.dump.empty()) {
+    trainer.fillBatch(valid, 0);
+    const int32_t *tokens = executor.dataAs<int32_t>(plan.inputs.at("tokens"));
+    const int32_t *labels = executor.dataAs<int32_t>(plan.inputs.at("labels"));
+    int64_t n = plan.model.seqLength * plan.model.microBatchSize;
+    writeJson(o.dump + "/batch.json",
+              {{"tokens", std::vector<int32_t>(tokens, tokens + n)},
+               {"labels", std::vector<int32_t>(labels, labels + n)}});
+    StatusOr<EvalResult> first = trainer.evaluate(1);
+    check(first.status());
+    writeJson(o.dump + "/metrics.json",
+              {{"lm_loss", first->lmLoss},
+               {"aux_loss", first->auxLoss},
+               {"z_loss", first->zLoss},
+               {"tokens_per_expert", countsJson(first->tokensPerExpert)}});
+    check(saveSafetensors(executor, o.dump + "/weights.safetensors"));
+  }
+  StatusOr<EvalResult> eval = trainer.evaluate(options.evalIters);
+  check(eval.status());
   char line[256];
   std::snprintf(line, sizeof(line),
                 "Validation | Loss: %.4f | Aux Loss: %.4f | Z Loss: %.4f | "
                 "Micro-batches: %lld",
-                lmLoss, auxLoss, zLoss,
+                eval->lmLoss, eval->auxLoss, eval->zLoss,
                 static_cast<long long>(options.evalIters));
   std::cout << line << "\n";
-  double perBatch = forwardSeconds / options.evalIters;
-  std::snprintf(
-      line, sizeof(line), "Forward: %.3f ms per micro-batch, %.2f us per token",
-      perBatch * 1e3,
-      perBatch * 1e6 / (plan.model.seqLength * plan.model.microBatchSize));
+  std::snprintf(line, sizeof(line),
+                "Forward: %.3f ms per micro-batch, %.2f us per token",
+                eval->secondsPerMicroBatch * 1e3,
+                eval->secondsPerMicroBatch * 1e6 /
+                    (plan.model.seqLength * plan.model.microBatchSize));
   std::cout << line << "\n";
-  nlohmann::json countsJson;
-  for (auto &[layer, counts] : tokensPerExpert) {
-    std::cout << "Tokens per expert, layer " << layer << ":";
-    for (int64_t count : counts)
-      std::cout << " " << count;
-    std::cout << "\n";
-    countsJson[std::to_string(layer)] = counts;
-  }
-  if (!options.metricsJson.empty())
-    writeJson(options.metricsJson, {{"lm_loss", lmLoss},
-                                    {"aux_loss", auxLoss},
-                                    {"z_loss", zLoss},
-                                    {"eval_iters", options.evalIters},
-                                    {"forward_seconds", perBatch},
-                                    {"tokens_per_expert", countsJson}});
-  if (!options.saveWeights.empty())
-    check(saveSafetensors(executor, options.saveWeights));
+  printTokensPerExpert(std::cout, eval->tokensPerExpert);
+  if (!o.metricsJson.empty())
+    writeJson(o.metricsJson,
+              {{"lm_loss", eval->lmLoss},
+               {"aux_loss", eval->auxLoss},
+               {"z_loss", eval->zLoss},
+               {"eval_iters", options.evalIters},
+               {"forward_seconds", eval->secondsPerMicroBatch},
+               {"tokens_per_expert", countsJson(eval->tokensPerExpert)}});
+  if (!o.saveWeights.empty())
+    check(saveSafetensors(executor, o.saveWeights));
   return 0;
 }
 

@@ -16,16 +16,37 @@
 
 namespace moert {
 
+/// Tensors as a checkpoint file names them; "{expert}" in a name stands for
+/// the expert index of a stacked [E, ...] tensor, stored one file tensor per
+/// expert.
+using NamedTensors = std::vector<std::pair<std::string, int>>;
+
+/// Every parameter under its Hugging Face name.
+NamedTensors parameterTensors(const Plan &plan);
+/// The AdamW moments, "exp_avg.<parameter>" and "exp_avg_sq.<parameter>".
+NamedTensors optimizerTensors(const Plan &plan);
+
 /// Fills every parameter from `seed`; the same seed gives the same weights.
 void initializeParameters(cpu::Executor &executor, uint64_t seed);
 
-/// Writes every parameter, under its Hugging Face names, atomically: to a
-/// temporary file that is synced and then renamed over `path`.
-Status saveSafetensors(cpu::Executor &executor, const std::string &path);
+/// Writes the tensors (by default every parameter) atomically: to a temporary
+/// file that is synced and then renamed over `path`.
+Status saveSafetensors(cpu::Executor &executor, const std::string &path,
+                       const NamedTensors &named);
+inline Status saveSafetensors(cpu::Executor &executor,
+                              const std::string &path) {
+  return saveSafetensors(executor, path, parameterTensors(executor.plan()));
+}
 
-/// Reads every parameter from `path`; a missing tensor, a tensor of another
-/// shape or type, or a malformed file is an error naming it.
-Status loadSafetensors(cpu::Executor &executor, const std::string &path);
+/// Reads the tensors (by default every parameter) from `path`; a missing
+/// tensor, a tensor of another shape or type, or a malformed file is an error
+/// naming it.
+Status loadSafetensors(cpu::Executor &executor, const std::string &path,
+                       const NamedTensors &named);
+inline Status loadSafetensors(cpu::Executor &executor,
+                              const std::string &path) {
+  return loadSafetensors(executor, path, parameterTensors(executor.plan()));
+}
 
 } // namespace moert
 

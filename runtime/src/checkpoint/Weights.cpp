@@ -29,21 +29,22 @@ struct FileTensor {
   int64_t elements;
 };
 
-std::vector<FileTensor> fileTensors(cpu::Executor &executor) {
+std::vector<FileTensor> fileTensors(cpu::Executor &executor,
+                                    const NamedTensors &named) {
   std::vector<FileTensor> result;
   const Plan &plan = executor.plan();
-  for (const ParameterInfo &param : plan.parameters) {
-    const TensorInfo &t = plan.tensors[param.tensor];
-    float *data = executor.dataAs<float>(param.tensor);
-    size_t at = param.name.find(expertPlaceholder);
+  for (const auto &[tensorName, index] : named) {
+    const TensorInfo &t = plan.tensors[index];
+    float *data = executor.dataAs<float>(index);
+    size_t at = tensorName.find(expertPlaceholder);
     if (at == std::string::npos || t.shape.size() < 2) {
-      result.push_back({param.name, t.shape, data, t.numElements()});
+      result.push_back({tensorName, t.shape, data, t.numElements()});
       continue;
     }
     std::vector<int64_t> slice(t.shape.begin() + 1, t.shape.end());
     int64_t sliceElements = t.numElements() / t.shape[0];
     for (int64_t e = 0; e < t.shape[0]; ++e) {
-      std::string name = param.name;
+      std::string name = tensorName;
       name.replace(at, expertPlaceholder.size(), std::to_string(e));
       result.push_back({name, slice, data + e * sliceElements, sliceElements});
     }
@@ -81,6 +82,21 @@ float f16ToFloat(uint16_t bits) {
 
 } // namespace
 
+NamedTensors parameterTensors(const Plan &plan) {
+  NamedTensors named;
+  for (const ParameterInfo &param : plan.parameters)
+    named.emplace_back(param.name, param.tensor);
+  return named;
+}
+
+NamedTensors optimizerTensors(const Plan &plan) {
+  NamedTensors named;
+  for (const auto &[name, index] : plan.states)
+    if (name.rfind("exp_avg", 0) == 0)
+      named.emplace_back(name, index);
+  return named;
+}
+
 void initializeParameters(cpu::Executor &executor, uint64_t seed) {
   const Plan &plan = executor.plan();
   std::mt19937_64 gen(seed);
@@ -108,8 +124,9 @@ void initializeParameters(cpu::Executor &executor, uint64_t seed) {
   }
 }
 
-Status saveSafetensors(cpu::Executor &executor, const std::string &path) {
-  std::vector<FileTensor> tensors = fileTensors(executor);
+Status saveSafetensors(cpu::Executor &executor, const std::string &path,
+                       const NamedTensors &named) {
+  std::vector<FileTensor> tensors = fileTensors(executor, named);
   nlohmann::ordered_json header;
   header["__metadata__"] = {{"format", "pt"}};
   int64_t offset = 0;
@@ -160,7 +177,8 @@ Status saveSafetensors(cpu::Executor &executor, const std::string &path) {
   return Status();
 }
 
-Status loadSafetensors(cpu::Executor &executor, const std::string &path) {
+Status loadSafetensors(cpu::Executor &executor, const std::string &path,
+                       const NamedTensors &named) {
   std::ifstream file(path, std::ios::binary);
   if (!file)
     return Status::error(path + ": cannot open the checkpoint");
@@ -178,7 +196,7 @@ Status loadSafetensors(cpu::Executor &executor, const std::string &path) {
     return Status::error(path + ": not a safetensors file (bad JSON header)");
   int64_t dataStart = 8 + static_cast<int64_t>(headerSize);
 
-  for (const FileTensor &t : fileTensors(executor)) {
+  for (const FileTensor &t : fileTensors(executor, named)) {
     auto entry = header.find(t.name);
     if (entry == header.end())
       return Status::error(path + ": tensor '" + t.name + "' is missing");

@@ -1,0 +1,140 @@
+//===- Checkpoint.cpp - training checkpoints ------------------------------===//
+
+#include "moert/Checkpoint.h"
+#include "moert/Weights.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace moert {
+
+namespace {
+
+const char *trackerName = "latest_checkpointed_iteration.txt";
+
+std::string iterationName(int64_t iteration) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "iter_%07lld",
+                static_cast<long long>(iteration));
+  return name;
+}
+
+Status syncPath(const std::string &path, bool directory) {
+  int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    std::string reason = std::strerror(errno);
+    if (fd >= 0)
+      ::close(fd);
+    return Status::error(path + ": cannot sync: " + reason);
+  }
+  ::close(fd);
+  return Status();
+}
+
+/// Writes `text` to `path` through a synced temporary file and a rename.
+Status writeAtomically(const std::string &path, const std::string &text) {
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary, std::ios::trunc);
+    file << text;
+    if (!file.flush())
+      return Status::error(temporary + ": cannot write");
+  }
+  MOERT_RETURN_IF_ERROR(syncPath(temporary, false));
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    return Status::error(path + ": cannot write: " + std::strerror(errno));
+  return syncPath(fs::path(path).parent_path().string(), true);
+}
+
+} // namespace
+
+Status saveCheckpoint(cpu::Executor &executor, const std::string &directory,
+                      const TrainerState &state) {
+  std::error_code error;
+  fs::create_directories(directory, error);
+  if (error)
+    return Status::error(directory + ": cannot create: " + error.message());
+  std::string final = directory + "/" + iterationName(state.iteration);
+  std::string staging = final + ".tmp";
+  fs::remove_all(staging, error);
+  fs::create_directory(staging, error);
+  if (error)
+    return Status::error(staging + ": cannot create: " + error.message());
+
+  MOERT_RETURN_IF_ERROR(
+      saveSafetensors(executor, staging + "/model.safetensors"));
+  MOERT_RETURN_IF_ERROR(saveSafetensors(executor,
+                                        staging + "/optimizer.safetensors",
+                                        optimizerTensors(executor.plan())));
+  nlohmann::json trainer = {{"iteration", state.iteration},
+                            {"consumed_samples", state.consumedSamples},
+                            {"seed", state.seed}};
+  MOERT_RETURN_IF_ERROR(
+      writeAtomically(staging + "/trainer_state.json", trainer.dump(1) + "\n"));
+  MOERT_RETURN_IF_ERROR(syncPath(staging, true));
+
+  // Replace an older save of the same iteration, then publish.
+  fs::remove_all(final, error);
+  if (std::rename(staging.c_str(), final.c_str()) != 0)
+    return Status::error(final + ": cannot write: " + std::strerror(errno));
+  MOERT_RETURN_IF_ERROR(syncPath(directory, true));
+  return writeAtomically(directory + "/" + trackerName,
+                         std::to_string(state.iteration) + "\n");
+}
+
+StatusOr<std::string> latestCheckpoint(const std::string &directory) {
+  std::string tracker = directory + "/" + trackerName;
+  std::ifstream file(tracker);
+  if (!file)
+    return std::string();
+  std::string text;
+  std::getline(file, text);
+  char *end = nullptr;
+  long long iteration = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || iteration < 0)
+    return Status::error(tracker + ": expected an iteration number, got '" +
+                         text + "'");
+  std::string path = directory + "/" + iterationName(iteration);
+  if (!fs::is_directory(path))
+    return Status::error(tracker + " names iteration " + text + ", but " +
+                         path + " does not exist");
+  return path;
+}
+
+Status loadCheckpoint(cpu::Executor &executor, const std::string &iterationDir,
+                      bool loadOptimizer, TrainerState &state) {
+  std::string statePath = iterationDir + "/trainer_state.json";
+  std::ifstream file(statePath);
+  if (!file)
+    return Status::error(statePath + ": cannot open the trainer state");
+  nlohmann::json trainer = nlohmann::json::parse(file, nullptr, false);
+  auto isCount = [&](const char *key) {
+    return trainer.is_object() && trainer.contains(key) &&
+           trainer[key].is_number_integer() && trainer[key].get<int64_t>() >= 0;
+  };
+  for (const char *key : {"iteration", "consumed_samples", "seed"})
+    if (!isCount(key))
+      return Status::error(statePath + ": '" + key +
+                           "' is missing or not a non-negative integer");
+  MOERT_RETURN_IF_ERROR(
+      loadSafetensors(executor, iterationDir + "/model.safetensors"));
+  if (loadOptimizer)
+    MOERT_RETURN_IF_ERROR(
+        loadSafetensors(executor, iterationDir + "/optimizer.safetensors",
+                        optimizerTensors(executor.plan())));
+  state.iteration = trainer["iteration"].get<int64_t>();
+  state.consumedSamples = trainer["consumed_samples"].get<int64_t>();
+  state.seed = trainer["seed"].get<uint64_t>();
+  return Status();
+}
+
+} // namespace moert
