@@ -249,6 +249,19 @@ static int run(int argc, char **argv) {
   // The oracle replays the same batches from the same weights and compares
   // the first step's gradients and every step's numbers.
   nlohmann::json steps = nlohmann::json::array();
+  nlohmann::json batches = nlohmann::json::array(); // of the current step
+  int64_t tokensPerBatch = plan.model.seqLength * plan.model.microBatchSize;
+  if (training && !o.dump.empty())
+    options.afterMicroBatch = [&]() -> Status {
+      const int32_t *tokens =
+          executor.dataAs<int32_t>(plan.inputs.at("tokens"));
+      const int32_t *labels =
+          executor.dataAs<int32_t>(plan.inputs.at("labels"));
+      batches.push_back(
+          {{"tokens", std::vector<int32_t>(tokens, tokens + tokensPerBatch)},
+           {"labels", std::vector<int32_t>(labels, labels + tokensPerBatch)}});
+      return Status();
+    };
   if (training && !o.dump.empty())
     options.afterStep = [&](const StepRecord &record) -> Status {
       if (record.step == 1) {
@@ -263,7 +276,9 @@ static int run(int argc, char **argv) {
                        {"aux_loss", record.auxLoss},
                        {"z_loss", record.zLoss},
                        {"lr", record.lr},
-                       {"grad_norm", record.gradNorm}});
+                       {"grad_norm", record.gradNorm},
+                       {"micro_batches", batches}});
+      batches = nlohmann::json::array();
       return Status();
     };
   Trainer trainer(executor, train ? &*train : nullptr, valid, options, seed);

@@ -40,6 +40,9 @@ struct TrainOptions {
   std::string tensorboardDir;
   bool perLayerLogging = false;
   bool progressBar = false;
+  /// Called after each micro-batch's forward and backward (its inputs are
+  /// still in the executor).
+  std::function<Status()> afterMicroBatch;
   /// Called after every optimizer step with that step's numbers.
   std::function<Status(const StepRecord &)> afterStep;
 };

@@ -146,6 +146,8 @@ Status Trainer::step(StepRecord &record) {
         static_cast<int64_t>(mix(
             trainer.seed ^ mix(trainer.iteration * options.microBatches + m))));
     MOERT_RETURN_IF_ERROR(executor.run("forward_backward"));
+    if (options.afterMicroBatch)
+      MOERT_RETURN_IF_ERROR(options.afterMicroBatch());
     double share = 1.0 / options.microBatches;
     record.lmLoss += share * result("forward_backward", "lm_loss");
     record.auxLoss += share * result("forward_backward", "aux_loss");
