@@ -18,14 +18,17 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Compiles the tiny example and evaluates it on the bundled corpus.
+# Compiles the tiny example and trains it on the bundled corpus: 300 steps
+# on one CPU, logging every 25, validating every 100, then a checkpoint and
+# the loss / expert-load plot under $(BUILD)/tiny-run.
 demo: build
 	$(BUILD)/bin/moe-preprocess --input examples/corpus/tiny.jsonl \
 	  --output-prefix $(BUILD)/corpus/tiny --append-eod
 	$(BUILD)/bin/moe-compile examples/tiny.yaml --summary
 	$(BUILD)/bin/moe-compile examples/tiny.yaml --emit=plan -o $(BUILD)/tiny.plan
-	$(BUILD)/bin/moe-run $(BUILD)/tiny.plan \
-	  --data $(BUILD)/corpus/tiny_text_document --eval-iters 4
+	$(BUILD)/bin/moe-run $(BUILD)/tiny.plan --data $(BUILD)/corpus/tiny_text_document \
+	  --train-iters 300 --log-interval 25 --eval-interval 100 --eval-iters 4 \
+	  --save $(BUILD)/tiny-run --metrics-jsonl $(BUILD)/tiny-run/metrics.jsonl
 
 # lit prints its own summary, then ctest runs every test (each lit file and
 # each gtest) and prints the closing count.

@@ -9,7 +9,7 @@ packages=(
   libgtest-dev clang-format-19
   libflatbuffers-dev flatbuffers-compiler
   libopenblas-openmp-dev libopenblas0-openmp
-  nlohmann-json3-dev libcli11-dev libsentencepiece-dev
+  nlohmann-json3-dev libcli11-dev libsentencepiece-dev zlib1g-dev
   python3-torch
 )
 

@@ -13,6 +13,7 @@
 
 #include "moert/Data.h"
 #include "moert/Plan.h"
+#include "moert/Plot.h"
 #include "moert/Trainer.h"
 #include "moert/Weights.h"
 #include "moert/cpu/Executor.h"
@@ -140,6 +141,9 @@ static int run(int argc, char **argv) {
                  "append every logged step as a JSON line");
   app.add_option("--tensorboard-dir", o.tensorboardDir,
                  "write TensorBoard event files here");
+  app.add_option("--plot", o.plot,
+                 "draw the loss and expert load to this PNG at the end "
+                 "(default: <save>/training.png)");
   app.add_option("--save-weights", o.saveWeights,
                  "write the parameters to safetensors at the end");
   app.add_option("--metrics-json", o.metricsJson,
@@ -307,6 +311,12 @@ static int run(int argc, char **argv) {
     if (!o.dump.empty())
       check(saveSafetensors(executor, o.dump + "/weights.safetensors"));
     check(trainer.train(std::cout));
+    if (o.plot.empty() && !o.save.empty())
+      o.plot = o.save + "/training.png";
+    if (!o.plot.empty() && !trainer.history().empty()) {
+      check(writeTrainingPlot(o.plot, trainer.history(), trainer.validation()));
+      std::cout << "Plot: " << o.plot << "\n";
+    }
     if (!o.dump.empty())
       writeJson(o.dump + "/steps.json", steps);
     if (!o.saveWeights.empty())
