@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 namespace moert {
@@ -252,8 +253,19 @@ Status Trainer::train(std::ostream &out) {
       return writer.status();
     tensorboard.emplace(std::move(*writer));
   }
-  if (!options.metricsJsonl.empty() && trainer.iteration == 0)
-    std::ofstream(options.metricsJsonl, std::ios::trunc);
+  if (!options.metricsJsonl.empty()) {
+    std::filesystem::path parent =
+        std::filesystem::path(options.metricsJsonl).parent_path();
+    std::error_code error;
+    if (!parent.empty())
+      std::filesystem::create_directories(parent, error);
+    // A fresh run starts the file; a resumed one appends to it.
+    std::ofstream file(options.metricsJsonl, trainer.iteration == 0
+                                                 ? std::ios::trunc
+                                                 : std::ios::app);
+    if (!file)
+      return Status::error(options.metricsJsonl + ": cannot write");
+  }
 
   StepRecord interval;
   int64_t inInterval = 0;
