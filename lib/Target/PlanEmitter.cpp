@@ -225,7 +225,7 @@ Emitter::addAttributes(Operation *op,
   };
   for (NamedAttribute attr : op->getAttrs()) {
     StringRef key = attr.getName().getValue();
-    if (key == "moe.offsets")
+    if (key == "moe.offsets" || key == "moe.recomputed")
       continue;
     if (auto integer = dyn_cast<IntegerAttr>(attr.getValue()))
       add(key, integer.getValue().getSExtValue(), 0);
@@ -306,8 +306,10 @@ LogicalResult Emitter::addOp(Operation *op) {
   if (failed(addAttributes(op, attrs)))
     return failure();
   ops.push_back(plan::CreateOpDirect(fb, kernel.c_str(), &in, &out, &attrs));
+  // A recomputed routing decision repeats one already counted.
   if (isa<mlir::moe::TopKOp, mlir::moe::SinkhornOp, mlir::moe::ExpertChoiceOp>(
-          op))
+          op) &&
+      !op->hasAttr("moe.recomputed"))
     addExpertLoad(op->getParentOfType<func::FuncOp>(), op);
   return success();
 }

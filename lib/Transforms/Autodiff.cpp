@@ -57,6 +57,9 @@ LogicalResult ReverseSweep::run() {
     forward.push_back(&op);
   builder.setInsertionPoint(ret);
   Location loc = function.getLoc();
+  // Later passes (moe-recompute) tell the forward ops from the backward ones.
+  function->setAttr("moe.forward_ops",
+                    builder.getI64IntegerAttr(forward.size()));
 
   // d(lm + aux + z) / d(each loss) = 1, Megatron's backward.
   for (Value loss : losses)

@@ -82,7 +82,8 @@ void PlanMemoryPass::runOnOperation() {
             buffer.last, isa<func::ReturnOp>(user) ? end : position[user]);
       // Routing decisions stay readable after the step: the runtime counts
       // tokens per expert from them.
-      if (isa<moe::TopKOp, moe::SinkhornOp, moe::ExpertChoiceOp>(op))
+      if (isa<moe::TopKOp, moe::SinkhornOp, moe::ExpertChoiceOp>(op) &&
+          !op.hasAttr("moe.recomputed"))
         buffer.last = end;
       buffers.push_back(buffer);
     }

@@ -232,6 +232,8 @@ int main(int argc, char **argv) {
     return 1;
   mlir::PassManager pm(&context);
   pm.addPass(mlir::moe::createAutodiff());
+  if (config->layerRecompute)
+    pm.addPass(mlir::moe::createRecompute());
   pm.addPass(mlir::moe::createOptimizer(*optimizer));
   if (emit == Emit::Plan)
     pm.addNestedPass<mlir::func::FuncOp>(mlir::moe::createPlanMemory());

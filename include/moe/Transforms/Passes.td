@@ -88,4 +88,20 @@ def Optimizer : Pass<"moe-optimizer", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::nn::NNDialect"];
 }
 
+def Recompute : Pass<"moe-recompute", "::mlir::ModuleOp"> {
+  let summary = "Recompute the MoE layers in the backward pass";
+  let description = [{
+    Megatron's `moe_layer_recompute`: instead of keeping an MoE layer's
+    activations (router logits, routing, the permuted rows, the expert GEMMs'
+    inputs and outputs) from the forward pass to the backward pass, clone the
+    layer's forward ops (its moe ops and the activations between the grouped
+    GEMMs) right before the first backward op that needs them, and have the
+    backward ops read the clones (marked `moe.recomputed`). The originals
+    then die inside the forward pass; only the layer's input stays live. The
+    recomputation runs the same kernels on the same inputs (the jitter noise
+    follows the same seed), so the gradients are unchanged. Runs on
+    `@forward_backward` after moe-autodiff.
+  }];
+}
+
 #endif // MOE_TRANSFORMS_PASSES_TD
