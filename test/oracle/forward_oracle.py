@@ -205,6 +205,12 @@ class Model:
         return out, aux, z, counted.sum(0).tolist()
 
     def forward(self, tokens, labels):
+        loss, aux, z, counts = self.losses(tokens, labels)
+        return loss.item(), aux.item(), z.item(), counts
+
+    def losses(self, tokens, labels):
+        """The language-model loss, aux loss and z-loss as (differentiable)
+        scalar tensors, and the tokens per expert of each MoE layer."""
         c = self.c
         b, s = c["micro_batch_size"], c["seq_length"]
         # The runtime's tokens are sequence-major (t = s * B + b).
@@ -232,7 +238,7 @@ class Model:
         head = self.w["model.embed_tokens.weight"] if c["tie_embeddings"] else self.w["lm_head.weight"]
         logits = h @ head.T
         loss = F.cross_entropy(logits.reshape(b * s, -1), targets.reshape(-1))
-        return loss.item(), aux_total.item(), z_total.item(), counts
+        return loss, aux_total, z_total, counts
 
 
 def main():
