@@ -101,7 +101,9 @@ std::string moe::frontend::configToJson(const ModelConfig &c) {
       {"min_lr", c.minLr},
       {"lr_warmup_iters", c.lrWarmupIters},
       {"lr_decay_iters", c.lrDecayIters ? c.lrDecayIters : c.trainIters},
-      {"lr_decay_style", c.lrDecayStyle == LRDecay::Cosine   ? "cosine"
+      // As moe-compile builds the schedule: no decay length, no decay.
+      {"lr_decay_style", !(c.lrDecayIters || c.trainIters)   ? "constant"
+                         : c.lrDecayStyle == LRDecay::Cosine ? "cosine"
                          : c.lrDecayStyle == LRDecay::Linear ? "linear"
                                                              : "constant"},
       {"weight_decay", c.weightDecay},

@@ -91,7 +91,6 @@ def main():
     print("replaying %d steps of %d micro-batches (global batch %d, micro-batch %d)"
           % (len(steps), micro, config["global_batch_size"], config["micro_batch_size"]))
     ok = True
-    # (1) Step 1's summed gradients, before clipping, against grads.safetensors.
     grad_worst, grad_worst_name = 0.0, None
     loss_worst = 0.0
     for entry in steps:
@@ -113,6 +112,7 @@ def main():
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
 
+        # (1) Step 1's summed gradients, before clipping, against the runtime's.
         if step == 1:
             if set(runtime_grads) != set(params):
                 print("gradient names differ: runtime only %s, parameters only %s  MISMATCH"
