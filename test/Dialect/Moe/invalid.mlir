@@ -689,3 +689,173 @@ func.func @all_reduce_group_size(%x: tensor<16x64xf32>) {
   %r = moe.all_reduce %x group = world size = 0 reduction = sum : tensor<16x64xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// moe.permute_grad
+//===----------------------------------------------------------------------===//
+
+func.func @permute_grad_rows_rank(%d: tensor<2048xf32>, %map: tensor<16x2xi32>) {
+  // expected-error @+1 {{'moe.permute_grad' op expects grad_rows of rank 2, got rank 1}}
+  %g = moe.permute_grad %d, %map : tensor<2048xf32>, tensor<16x2xi32> -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @permute_grad_map_rank(%d: tensor<32x64xf32>, %map: tensor<32xi32>) {
+  // expected-error @+1 {{'moe.permute_grad' op expects row_map of rank 2, got rank 1}}
+  %g = moe.permute_grad %d, %map : tensor<32x64xf32>, tensor<32xi32> -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @permute_grad_shape(%d: tensor<32x64xf32>, %map: tensor<16x2xi32>) {
+  // expected-error @+1 {{'moe.permute_grad' op expects grad_input of shape [16, 64], got [32, 64]}}
+  %g = moe.permute_grad %d, %map : tensor<32x64xf32>, tensor<16x2xi32> -> tensor<32x64xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// moe.grouped_matmul_grad_input
+//===----------------------------------------------------------------------===//
+
+func.func @gmm_grad_input_output_rank(%d: tensor<4096xf32>, %w: tensor<8x128x64xf32>, %s: tensor<8xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_input' op expects grad_output of rank 2, got rank 1}}
+  %g = moe.grouped_matmul_grad_input %d, %w, %s : tensor<4096xf32>, tensor<8x128x64xf32>, tensor<8xi32> -> tensor<32x64xf32>
+  return
+}
+
+// -----
+
+func.func @gmm_grad_input_weight_rank(%d: tensor<32x128xf32>, %w: tensor<128x64xf32>, %s: tensor<8xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_input' op expects weight of rank 3, got rank 2}}
+  %g = moe.grouped_matmul_grad_input %d, %w, %s : tensor<32x128xf32>, tensor<128x64xf32>, tensor<8xi32> -> tensor<32x64xf32>
+  return
+}
+
+// -----
+
+func.func @gmm_grad_input_sizes_rank(%d: tensor<32x128xf32>, %w: tensor<8x128x64xf32>, %s: tensor<8x1xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_input' op expects group_sizes of rank 1, got rank 2}}
+  %g = moe.grouped_matmul_grad_input %d, %w, %s : tensor<32x128xf32>, tensor<8x128x64xf32>, tensor<8x1xi32> -> tensor<32x64xf32>
+  return
+}
+
+// -----
+
+func.func @gmm_grad_input_groups(%d: tensor<32x128xf32>, %w: tensor<8x128x64xf32>, %s: tensor<4xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_input' op weight expert count (8) does not match group count (4)}}
+  %g = moe.grouped_matmul_grad_input %d, %w, %s : tensor<32x128xf32>, tensor<8x128x64xf32>, tensor<4xi32> -> tensor<32x64xf32>
+  return
+}
+
+// -----
+
+func.func @gmm_grad_input_out_features(%d: tensor<32x128xf32>, %w: tensor<8x64x128xf32>, %s: tensor<8xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_input' op weight out-features (64) does not match grad_output width (128)}}
+  %g = moe.grouped_matmul_grad_input %d, %w, %s : tensor<32x128xf32>, tensor<8x64x128xf32>, tensor<8xi32> -> tensor<32x64xf32>
+  return
+}
+
+// -----
+
+func.func @gmm_grad_input_shape(%d: tensor<32x128xf32>, %w: tensor<8x128x64xf32>, %s: tensor<8xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_input' op expects grad_rows of shape [32, 64], got [16, 64]}}
+  %g = moe.grouped_matmul_grad_input %d, %w, %s : tensor<32x128xf32>, tensor<8x128x64xf32>, tensor<8xi32> -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// moe.grouped_matmul_grad_weight
+//===----------------------------------------------------------------------===//
+
+func.func @gmm_grad_weight_output_rank(%d: tensor<4096xf32>, %x: tensor<32x64xf32>, %s: tensor<8xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_weight' op expects grad_output of rank 2, got rank 1}}
+  %g = moe.grouped_matmul_grad_weight %d, %x, %s : tensor<4096xf32>, tensor<32x64xf32>, tensor<8xi32> -> tensor<8x128x64xf32>
+  return
+}
+
+// -----
+
+func.func @gmm_grad_weight_rows_rank(%d: tensor<32x128xf32>, %x: tensor<2048xf32>, %s: tensor<8xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_weight' op expects rows of rank 2, got rank 1}}
+  %g = moe.grouped_matmul_grad_weight %d, %x, %s : tensor<32x128xf32>, tensor<2048xf32>, tensor<8xi32> -> tensor<8x128x64xf32>
+  return
+}
+
+// -----
+
+// The result is checked under the name of the weight it is the gradient of.
+func.func @gmm_grad_weight_result_rank(%d: tensor<32x128xf32>, %x: tensor<32x64xf32>, %s: tensor<8xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_weight' op expects weight of rank 3, got rank 2}}
+  %g = moe.grouped_matmul_grad_weight %d, %x, %s : tensor<32x128xf32>, tensor<32x64xf32>, tensor<8xi32> -> tensor<128x64xf32>
+  return
+}
+
+// -----
+
+func.func @gmm_grad_weight_sizes_rank(%d: tensor<32x128xf32>, %x: tensor<32x64xf32>, %s: tensor<8x1xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_weight' op expects group_sizes of rank 1, got rank 2}}
+  %g = moe.grouped_matmul_grad_weight %d, %x, %s : tensor<32x128xf32>, tensor<32x64xf32>, tensor<8x1xi32> -> tensor<8x128x64xf32>
+  return
+}
+
+// -----
+
+func.func @gmm_grad_weight_groups(%d: tensor<32x128xf32>, %x: tensor<32x64xf32>, %s: tensor<4xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_weight' op weight expert count (8) does not match group count (4)}}
+  %g = moe.grouped_matmul_grad_weight %d, %x, %s : tensor<32x128xf32>, tensor<32x64xf32>, tensor<4xi32> -> tensor<8x128x64xf32>
+  return
+}
+
+// -----
+
+func.func @gmm_grad_weight_rows(%d: tensor<32x128xf32>, %x: tensor<16x64xf32>, %s: tensor<8xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_weight' op rows count (16) does not match grad_output row count (32)}}
+  %g = moe.grouped_matmul_grad_weight %d, %x, %s : tensor<32x128xf32>, tensor<16x64xf32>, tensor<8xi32> -> tensor<8x128x64xf32>
+  return
+}
+
+// -----
+
+func.func @gmm_grad_weight_shape(%d: tensor<32x128xf32>, %x: tensor<32x64xf32>, %s: tensor<8xi32>) {
+  // expected-error @+1 {{'moe.grouped_matmul_grad_weight' op expects grad_weight of shape [8, 128, 64], got [8, 64, 128]}}
+  %g = moe.grouped_matmul_grad_weight %d, %x, %s : tensor<32x128xf32>, tensor<32x64xf32>, tensor<8xi32> -> tensor<8x64x128xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Shape constraints of the other backward ops
+//===----------------------------------------------------------------------===//
+
+func.func @topk_grad_shapes(%dw: tensor<16x2xf32>, %l: tensor<16x8xf32>, %i: tensor<16x1xi32>) {
+  // expected-error @+1 {{'moe.topk_grad' op failed to verify that all of {grad_weights, indices} have same shape}}
+  %g = moe.topk_grad %dw, %l, %i softmax = post : tensor<16x2xf32>, tensor<16x8xf32>, tensor<16x1xi32>
+  return
+}
+
+// -----
+
+func.func @expert_choice_grad_keep(%l: tensor<16x8xf32>, %keep: tensor<16x4xi1>) {
+  // expected-error @+1 {{'moe.expert_choice_grad' op failed to verify that all of {logits, keep} have same shape}}
+  %g = moe.expert_choice_grad %l, %l, %keep : tensor<16x8xf32>, tensor<16x4xi1>
+  return
+}
+
+// -----
+
+func.func @unpermute_grad_weights(%dy: tensor<16x64xf32>, %rows: tensor<32x64xf32>, %map: tensor<16x2xi32>,
+                                  %w: tensor<16x1xf32>) {
+  // expected-error @+1 {{'moe.unpermute_grad' op failed to verify that all of {row_map, weights} have same shape}}
+  %g:2 = moe.unpermute_grad %dy, %rows, %map, %w : tensor<16x64xf32>, tensor<32x64xf32>, tensor<16x2xi32>, tensor<16x1xf32>
+  return
+}

@@ -127,3 +127,44 @@ func.func @collectives(%rows: tensor<32x64xbf16>, %send: tensor<4xi32>, %recv: t
   %n = moe.all_reduce %c group = ep size = 2 reduction = sum : tensor<8xi32>
   return %a, %b, %s, %r, %n : tensor<128x64xbf16>, tensor<32x64x128xf32>, tensor<2x64x128xf32>, tensor<8x64x128xf32>, tensor<8xi32>
 }
+
+// The backward ops of routing and the router losses.
+// CHECK-LABEL: func.func @routing_backward
+func.func @routing_backward(%dw: tensor<16x2xf32>, %l: tensor<16x8xf32>, %i: tensor<16x2xi32>,
+                            %dw1: tensor<16x1xf32>, %i1: tensor<16x1xi32>, %keep: tensor<16x8xi1>,
+                            %dloss: tensor<f32>) {
+  // CHECK: moe.topk_grad %{{.*}}, %{{.*}}, %{{.*}} softmax = post : tensor<16x2xf32>, tensor<16x8xf32>, tensor<16x2xi32>
+  %0 = moe.topk_grad %dw, %l, %i softmax = post : tensor<16x2xf32>, tensor<16x8xf32>, tensor<16x2xi32>
+  // CHECK: moe.topk_grad %{{.*}}, %{{.*}}, %{{.*}} softmax = pre : tensor<16x1xf32>, tensor<16x8xf32>, tensor<16x1xi32>
+  %1 = moe.topk_grad %dw1, %l, %i1 softmax = pre : tensor<16x1xf32>, tensor<16x8xf32>, tensor<16x1xi32>
+  // CHECK: moe.sinkhorn_grad %{{.*}}, %{{.*}}, %{{.*}} : tensor<16x1xf32>, tensor<16x8xf32>, tensor<16x1xi32>
+  %2 = moe.sinkhorn_grad %dw1, %l, %i1 : tensor<16x1xf32>, tensor<16x8xf32>, tensor<16x1xi32>
+  // CHECK: moe.expert_choice_grad %{{.*}}, %{{.*}}, %{{.*}} : tensor<16x8xf32>, tensor<16x8xi1>
+  %3 = moe.expert_choice_grad %l, %l, %keep : tensor<16x8xf32>, tensor<16x8xi1>
+  // CHECK: moe.aux_loss_grad %{{.*}}, %{{.*}}, %{{.*}} coeff = 1.000000e-02 : tensor<16x8xf32>, tensor<16x2xi32>
+  %4 = moe.aux_loss_grad %dloss, %l, %i coeff = 1.0e-2 : tensor<16x8xf32>, tensor<16x2xi32>
+  // CHECK: moe.aux_loss_grad %{{.*}}, %{{.*}}, %{{.*}} coeff = 1.000000e-02 seq_length = 8 : tensor<16x8xf32>, tensor<16x2xi32>
+  %5 = moe.aux_loss_grad %dloss, %l, %i coeff = 1.0e-2 seq_length = 8 : tensor<16x8xf32>, tensor<16x2xi32>
+  // CHECK: moe.z_loss_grad %{{.*}}, %{{.*}} coeff = 1.000000e-03 : tensor<16x8xf32>
+  %6 = moe.z_loss_grad %dloss, %l coeff = 1.0e-3 : tensor<16x8xf32>
+  return
+}
+
+// The backward ops of dispatch and the grouped GEMMs.
+// CHECK-LABEL: func.func @dispatch_backward
+func.func @dispatch_backward(%drows: tensor<32x64xf32>, %map: tensor<16x2xi32>, %dy: tensor<16x64xf32>,
+                             %rows: tensor<32x64xf32>, %w: tensor<16x2xf32>, %dh: tensor<32x128xf32>,
+                             %w1: tensor<8x128x64xf32>, %sizes: tensor<8xi32>, %hb: tensor<32x64xbf16>) {
+  // CHECK: moe.permute_grad %{{.*}}, %{{.*}} : tensor<32x64xf32>, tensor<16x2xi32> -> tensor<16x64xf32>
+  %0 = moe.permute_grad %drows, %map : tensor<32x64xf32>, tensor<16x2xi32> -> tensor<16x64xf32>
+  // CHECK: %{{.*}}, %{{.*}} = moe.unpermute_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<16x64xf32>, tensor<32x64xf32>, tensor<16x2xi32>, tensor<16x2xf32>
+  %1:2 = moe.unpermute_grad %dy, %rows, %map, %w : tensor<16x64xf32>, tensor<32x64xf32>, tensor<16x2xi32>, tensor<16x2xf32>
+  // CHECK: moe.grouped_matmul_grad_input %{{.*}}, %{{.*}}, %{{.*}} : tensor<32x128xf32>, tensor<8x128x64xf32>, tensor<8xi32> -> tensor<32x64xf32>
+  %2 = moe.grouped_matmul_grad_input %dh, %w1, %sizes : tensor<32x128xf32>, tensor<8x128x64xf32>, tensor<8xi32> -> tensor<32x64xf32>
+  // CHECK: moe.grouped_matmul_grad_weight %{{.*}}, %{{.*}}, %{{.*}} : tensor<32x128xf32>, tensor<32x64xf32>, tensor<8xi32> -> tensor<8x128x64xf32>
+  %3 = moe.grouped_matmul_grad_weight %dh, %rows, %sizes : tensor<32x128xf32>, tensor<32x64xf32>, tensor<8xi32> -> tensor<8x128x64xf32>
+  // bf16 rows keep their type.
+  // CHECK: moe.permute_grad %{{.*}}, %{{.*}} : tensor<32x64xbf16>, tensor<16x2xi32> -> tensor<16x64xbf16>
+  %4 = moe.permute_grad %hb, %map : tensor<32x64xbf16>, tensor<16x2xi32> -> tensor<16x64xbf16>
+  return
+}

@@ -293,3 +293,242 @@ func.func @adamw_bf16_master(%p: tensor<8xbf16>, %lr: tensor<f32>, %n: tensor<i6
   %a, %b, %c = nn.adamw %p, %p, %p, %p, %lr, %n beta1 = 0.9 beta2 = 0.95 eps = 1.0e-8 weight_decay = 0.0 : tensor<8xbf16>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Backward ops
+//===----------------------------------------------------------------------===//
+
+func.func @embedding_grad_ids_rank(%ids: tensor<8x2xi32>, %dy: tensor<16x64xf32>) {
+  // expected-error @+1 {{'nn.embedding_grad' op expects ids of rank 1, got rank 2}}
+  %g = nn.embedding_grad %ids, %dy : tensor<8x2xi32>, tensor<16x64xf32> -> tensor<256x64xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_grad_output_rank(%ids: tensor<16xi32>, %dy: tensor<1024xf32>) {
+  // expected-error @+1 {{'nn.embedding_grad' op expects grad_output of rank 2, got rank 1}}
+  %g = nn.embedding_grad %ids, %dy : tensor<16xi32>, tensor<1024xf32> -> tensor<256x64xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_grad_table_rank(%ids: tensor<16xi32>, %dy: tensor<16x64xf32>) {
+  // expected-error @+1 {{'nn.embedding_grad' op expects grad_table of rank 2, got rank 1}}
+  %g = nn.embedding_grad %ids, %dy : tensor<16xi32>, tensor<16x64xf32> -> tensor<256xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_grad_tokens(%ids: tensor<16xi32>, %dy: tensor<8x64xf32>) {
+  // expected-error @+1 {{'nn.embedding_grad' op grad_output token count (8) does not match id count (16)}}
+  %g = nn.embedding_grad %ids, %dy : tensor<16xi32>, tensor<8x64xf32> -> tensor<256x64xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_grad_width(%ids: tensor<16xi32>, %dy: tensor<16x64xf32>) {
+  // expected-error @+1 {{'nn.embedding_grad' op grad_table width (32) does not match grad_output width (64)}}
+  %g = nn.embedding_grad %ids, %dy : tensor<16xi32>, tensor<16x64xf32> -> tensor<256x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_grad_input_output_rank(%dy: tensor<4096xf32>, %w: tensor<256x64xf32>) {
+  // expected-error @+1 {{'nn.linear_grad_input' op expects grad_output of rank 2, got rank 1}}
+  %g = nn.linear_grad_input %dy, %w : tensor<4096xf32>, tensor<256x64xf32> -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_grad_input_weight_rank(%dy: tensor<16x256xf32>, %w: tensor<2x256x64xf32>) {
+  // expected-error @+1 {{'nn.linear_grad_input' op expects weight of rank 2, got rank 3}}
+  %g = nn.linear_grad_input %dy, %w : tensor<16x256xf32>, tensor<2x256x64xf32> -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_grad_input_out_features(%dy: tensor<16x256xf32>, %w: tensor<128x64xf32>) {
+  // expected-error @+1 {{'nn.linear_grad_input' op weight out-features (128) does not match grad_output width (256)}}
+  %g = nn.linear_grad_input %dy, %w : tensor<16x256xf32>, tensor<128x64xf32> -> tensor<16x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_grad_input_shape(%dy: tensor<16x256xf32>, %w: tensor<256x64xf32>) {
+  // expected-error @+1 {{'nn.linear_grad_input' op expects grad_input of shape [16, 64], got [16, 32]}}
+  %g = nn.linear_grad_input %dy, %w : tensor<16x256xf32>, tensor<256x64xf32> -> tensor<16x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_grad_weight_output_rank(%dy: tensor<4096xf32>, %x: tensor<16x64xf32>) {
+  // expected-error @+1 {{'nn.linear_grad_weight' op expects grad_output of rank 2, got rank 1}}
+  %g = nn.linear_grad_weight %dy, %x : tensor<4096xf32>, tensor<16x64xf32> -> tensor<256x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_grad_weight_input_rank(%dy: tensor<16x256xf32>, %x: tensor<1024xf32>) {
+  // expected-error @+1 {{'nn.linear_grad_weight' op expects input of rank 2, got rank 1}}
+  %g = nn.linear_grad_weight %dy, %x : tensor<16x256xf32>, tensor<1024xf32> -> tensor<256x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_grad_weight_tokens(%dy: tensor<16x256xf32>, %x: tensor<8x64xf32>) {
+  // expected-error @+1 {{'nn.linear_grad_weight' op input token count (8) does not match grad_output token count (16)}}
+  %g = nn.linear_grad_weight %dy, %x : tensor<16x256xf32>, tensor<8x64xf32> -> tensor<256x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_grad_weight_shape(%dy: tensor<16x256xf32>, %x: tensor<16x64xf32>) {
+  // expected-error @+1 {{'nn.linear_grad_weight' op expects grad_weight of shape [256, 64], got [64, 256]}}
+  %g = nn.linear_grad_weight %dy, %x : tensor<16x256xf32>, tensor<16x64xf32> -> tensor<64x256xf32>
+  return
+}
+
+// -----
+
+func.func @bias_grad_rank(%dy: tensor<4096xf32>) {
+  // expected-error @+1 {{'nn.bias_grad' op expects grad_output of rank 2, got rank 1}}
+  %g = nn.bias_grad %dy : tensor<4096xf32> -> tensor<256xf32>
+  return
+}
+
+// -----
+
+func.func @bias_grad_shape(%dy: tensor<16x256xf32>) {
+  // expected-error @+1 {{'nn.bias_grad' op expects grad_bias of shape [256], got [16]}}
+  %g = nn.bias_grad %dy : tensor<16x256xf32> -> tensor<16xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Optimizer ops
+//===----------------------------------------------------------------------===//
+
+func.func @lr_schedule_min_lr(%step: tensor<i64>) {
+  // expected-error @+1 {{'nn.lr_schedule' op min_lr must be non-negative, got -0.1}}
+  %lr = nn.lr_schedule %step lr = 1.0e-3 min_lr = -0.1 warmup_iters = 0 decay_iters = 10 style = linear
+  return
+}
+
+// -----
+
+func.func @lr_schedule_min_above_lr(%step: tensor<i64>) {
+  // expected-error @+1 {{'nn.lr_schedule' op min_lr (1.000000e-02) exceeds lr (1.000000e-03)}}
+  %lr = nn.lr_schedule %step lr = 1.0e-3 min_lr = 1.0e-2 warmup_iters = 0 decay_iters = 10 style = cosine
+  return
+}
+
+// -----
+
+// A negative warmup (the attribute is signed).
+func.func @lr_schedule_negative_warmup(%step: tensor<i64>) {
+  // expected-error @+1 {{'nn.lr_schedule' op warmup_iters must be non-negative, got -1}}
+  %lr = nn.lr_schedule %step lr = 1.0e-3 min_lr = 0.0 warmup_iters = -1 decay_iters = 10 style = constant
+  return
+}
+
+// -----
+
+// A negative decay length is not past the warmup.
+func.func @lr_schedule_negative_decay(%step: tensor<i64>) {
+  // expected-error @+1 {{'nn.lr_schedule' op decay_iters (-5) must exceed warmup_iters (2)}}
+  %lr = nn.lr_schedule %step lr = 1.0e-3 min_lr = 0.0 warmup_iters = 2 decay_iters = -5 style = cosine
+  return
+}
+
+// -----
+
+func.func @lr_schedule_decay_iters(%step: tensor<i64>) {
+  // expected-error @+1 {{'nn.lr_schedule' op decay_iters (10) must exceed warmup_iters (10)}}
+  %lr = nn.lr_schedule %step lr = 1.0e-3 min_lr = 0.0 warmup_iters = 10 decay_iters = 10 style = linear
+  return
+}
+
+// -----
+
+func.func @lr_schedule_decay_iters_cosine(%step: tensor<i64>) {
+  // expected-error @+1 {{'nn.lr_schedule' op decay_iters (5) must exceed warmup_iters (20)}}
+  %lr = nn.lr_schedule %step lr = 1.0e-3 min_lr = 0.0 warmup_iters = 20 decay_iters = 5 style = cosine
+  return
+}
+
+// -----
+
+func.func @lr_schedule_style(%step: tensor<i64>) {
+  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'style' [constant, linear, cosine]}}
+  %lr = nn.lr_schedule %step lr = 1.0e-3 min_lr = 0.0 warmup_iters = 0 decay_iters = 10 style = exponential
+  return
+}
+
+// -----
+
+func.func @clip_grad_norm_no_grads() {
+  // expected-error @+1 {{'nn.clip_grad_norm' op needs at least one gradient}}
+  %n, %f = "nn.clip_grad_norm"() <{max_norm = 1.0 : f64, scale = 1.0 : f64}> : () -> (tensor<f32>, tensor<f32>)
+  return
+}
+
+// -----
+
+func.func @clip_grad_norm_max_norm(%g: tensor<64xf32>) {
+  // expected-error @+1 {{'nn.clip_grad_norm' op max_norm must be non-negative, got -1}}
+  %n, %f = nn.clip_grad_norm %g max_norm = -1.0 scale = 1.0 : tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @clip_grad_norm_scale_zero(%g: tensor<64xf32>) {
+  // expected-error @+1 {{'nn.clip_grad_norm' op scale must be in (0, 1], got 0}}
+  %n, %f = nn.clip_grad_norm %g max_norm = 1.0 scale = 0.0 : tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @clip_grad_norm_scale_large(%g: tensor<64xf32>) {
+  // expected-error @+1 {{'nn.clip_grad_norm' op scale must be in (0, 1], got 2}}
+  %n, %f = nn.clip_grad_norm %g max_norm = 1.0 scale = 2.0 : tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @clip_grad_norm_bf16(%g: tensor<64xbf16>) {
+  // expected-error @+1 {{operand #0 must be variadic of statically shaped tensor of 32-bit float values}}
+  %n, %f = nn.clip_grad_norm %g max_norm = 1.0 scale = 1.0 : tensor<64xbf16>
+  return
+}
+
+// -----
+
+func.func @adamw_grad_scale_rank(%p: tensor<8xf32>, %lr: tensor<f32>, %n: tensor<i64>, %s: tensor<1xf32>) {
+  // The clipping factor is a scalar.
+  // expected-error @+1 {{'nn.adamw' op operand #6 must be 0-d tensor of 32-bit float, but got 'tensor<1xf32>'}}
+  %a:3 = "nn.adamw"(%p, %p, %p, %p, %lr, %n, %s)
+      <{beta1 = 0.9 : f64, beta2 = 0.95 : f64, eps = 1.0e-8 : f64, weight_decay = 0.0 : f64,
+        operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1>}>
+      : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<f32>, tensor<i64>, tensor<1xf32>)
+      -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>)
+  return
+}

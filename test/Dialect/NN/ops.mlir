@@ -69,3 +69,74 @@ func.func @optimizer(%p: tensor<64x64xf32>, %g: tensor<64x64xf32>, %m: tensor<64
       weight_decay = 0.1 : tensor<64x64xf32>
   return %p2, %m2, %v2 : tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>
 }
+
+// The backward ops moe-autodiff builds, one per forward op.
+// CHECK-LABEL: func.func @backward_ops
+func.func @backward_ops(%ids: tensor<16xi32>, %labels: tensor<16xi32>, %mask: tensor<16xf32>,
+                        %dy: tensor<16x64xf32>, %x: tensor<16x64xf32>, %w: tensor<256x64xf32>,
+                        %dlogits: tensor<16x256xf32>, %g: tensor<64xf32>, %kv: tensor<16x32xf32>,
+                        %h: tensor<16x128xf32>, %gate: tensor<16x1xf32>, %dloss: tensor<f32>) {
+  // CHECK: nn.embedding_grad %{{.*}}, %{{.*}} : tensor<16xi32>, tensor<16x64xf32> -> tensor<256x64xf32>
+  %0 = nn.embedding_grad %ids, %dy : tensor<16xi32>, tensor<16x64xf32> -> tensor<256x64xf32>
+  // CHECK: nn.linear_grad_input %{{.*}}, %{{.*}} : tensor<16x256xf32>, tensor<256x64xf32> -> tensor<16x64xf32>
+  %1 = nn.linear_grad_input %dlogits, %w : tensor<16x256xf32>, tensor<256x64xf32> -> tensor<16x64xf32>
+  // CHECK: nn.linear_grad_weight %{{.*}}, %{{.*}} : tensor<16x256xf32>, tensor<16x64xf32> -> tensor<256x64xf32>
+  %2 = nn.linear_grad_weight %dlogits, %x : tensor<16x256xf32>, tensor<16x64xf32> -> tensor<256x64xf32>
+  // CHECK: nn.bias_grad %{{.*}} : tensor<16x256xf32> -> tensor<256xf32>
+  %3 = nn.bias_grad %dlogits : tensor<16x256xf32> -> tensor<256xf32>
+  // CHECK: %{{.*}}, %{{.*}} = nn.rmsnorm_grad %{{.*}}, %{{.*}}, %{{.*}} eps = 1.000000e-05 : tensor<16x64xf32>, tensor<64xf32>
+  %4:2 = nn.rmsnorm_grad %dy, %x, %g eps = 1.0e-5 : tensor<16x64xf32>, tensor<64xf32>
+  // CHECK: %{{.*}}, %{{.*}}, %{{.*}} = nn.layernorm_grad %{{.*}}, %{{.*}}, %{{.*}} eps = 1.000000e-05 : tensor<16x64xf32>, tensor<64xf32>
+  %5:3 = nn.layernorm_grad %dy, %x, %g eps = 1.0e-5 : tensor<16x64xf32>, tensor<64xf32>
+  // CHECK: nn.rope_grad %{{.*}} head_dim = 16 seq_length = 8 theta = 1.000000e+04 : tensor<16x64xf32>
+  %6 = nn.rope_grad %dy head_dim = 16 seq_length = 8 theta = 1.0e4 : tensor<16x64xf32>
+  // CHECK: %{{.*}}, %{{.*}}, %{{.*}} = nn.attention_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} num_heads = 4 num_kv_heads = 2 seq_length = 8 : tensor<16x64xf32>, tensor<16x32xf32>
+  %7:3 = nn.attention_grad %dy, %x, %kv, %kv num_heads = 4 num_kv_heads = 2 seq_length = 8 : tensor<16x64xf32>, tensor<16x32xf32>
+  // CHECK: %{{.*}}, %{{.*}} = nn.swiglu_grad %{{.*}}, %{{.*}}, %{{.*}} : tensor<16x128xf32>
+  %8:2 = nn.swiglu_grad %h, %h, %h : tensor<16x128xf32>
+  // CHECK: nn.gelu_grad %{{.*}}, %{{.*}} approximate = none : tensor<16x128xf32>
+  %9 = nn.gelu_grad %h, %h approximate = none : tensor<16x128xf32>
+  // CHECK: %{{.*}}, %{{.*}} = nn.sigmoid_gate_grad %{{.*}}, %{{.*}}, %{{.*}} : tensor<16x64xf32>, tensor<16x1xf32>
+  %10:2 = nn.sigmoid_gate_grad %dy, %x, %gate : tensor<16x64xf32>, tensor<16x1xf32>
+  // CHECK: nn.cross_entropy_grad %{{.*}}, %{{.*}}, %{{.*}} : tensor<16x256xf32>, tensor<16xi32>
+  %11 = nn.cross_entropy_grad %dloss, %dlogits, %labels : tensor<16x256xf32>, tensor<16xi32>
+  // CHECK: nn.cross_entropy_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<16x256xf32>, tensor<16xi32>, tensor<16xf32>
+  %12 = nn.cross_entropy_grad %dloss, %dlogits, %labels, %mask : tensor<16x256xf32>, tensor<16xi32>, tensor<16xf32>
+  return
+}
+
+// The bf16 variants keep their element types.
+// CHECK-LABEL: func.func @backward_bf16
+func.func @backward_bf16(%dy: tensor<16x256xf32>, %w: tensor<256x64xbf16>, %x: tensor<16x64xbf16>) {
+  // CHECK: nn.linear_grad_input %{{.*}}, %{{.*}} : tensor<16x256xf32>, tensor<256x64xbf16> -> tensor<16x64xbf16>
+  %0 = nn.linear_grad_input %dy, %w : tensor<16x256xf32>, tensor<256x64xbf16> -> tensor<16x64xbf16>
+  // CHECK: nn.linear_grad_weight %{{.*}}, %{{.*}} : tensor<16x256xf32>, tensor<16x64xbf16> -> tensor<256x64xbf16>
+  %1 = nn.linear_grad_weight %dy, %x : tensor<16x256xf32>, tensor<16x64xbf16> -> tensor<256x64xbf16>
+  // CHECK: nn.gelu_grad %{{.*}}, %{{.*}} approximate = tanh : tensor<16x64xbf16>
+  %2 = nn.gelu_grad %x, %x approximate = tanh : tensor<16x64xbf16>
+  return
+}
+
+// The optimizer step: the schedule in each style, global-norm clipping, and
+// AdamW with and without the clipping factor.
+// CHECK-LABEL: func.func @optimizer_step
+func.func @optimizer_step(%step: tensor<i64>, %p: tensor<64x64xf32>, %g: tensor<64x64xf32>,
+                          %m: tensor<64x64xf32>, %v: tensor<64x64xf32>, %b: tensor<64xf32>)
+    -> (tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<64x64xf32>, tensor<64x64xf32>) {
+  // CHECK: %[[LR:.*]] = nn.lr_schedule %{{.*}} lr = 3.000000e-03 min_lr = 3.000000e-04 warmup_iters = 20 decay_iters = 300 style = cosine
+  %lr = nn.lr_schedule %step lr = 3.0e-3 min_lr = 3.0e-4 warmup_iters = 20 decay_iters = 300 style = cosine
+  // CHECK: nn.lr_schedule %{{.*}} lr = 1.000000e-03 min_lr = 0.000000e+00 warmup_iters = 0 decay_iters = 10 style = linear
+  %lin = nn.lr_schedule %step lr = 1.0e-3 min_lr = 0.0 warmup_iters = 0 decay_iters = 10 style = linear
+  // A constant rate needs no decay length past the warmup.
+  // CHECK: nn.lr_schedule %{{.*}} lr = 1.000000e-03 min_lr = 1.000000e-03 warmup_iters = 5 decay_iters = 1 style = constant
+  %const = nn.lr_schedule %step lr = 1.0e-3 min_lr = 1.0e-3 warmup_iters = 5 decay_iters = 1 style = constant
+  // CHECK: %[[NORM:.*]], %[[FACTOR:.*]] = nn.clip_grad_norm %{{.*}}, %{{.*}} max_norm = 1.000000e+00 scale = 2.500000e-01 : tensor<64x64xf32>, tensor<64xf32>
+  %norm, %factor = nn.clip_grad_norm %g, %b max_norm = 1.0 scale = 0.25 : tensor<64x64xf32>, tensor<64xf32>
+  // max_norm = 0 (no clipping) and scale = 1 (one micro-batch) are the bounds.
+  // CHECK: nn.clip_grad_norm %{{.*}} max_norm = 0.000000e+00 scale = 1.000000e+00 : tensor<64xf32>
+  %n2, %f2 = nn.clip_grad_norm %b max_norm = 0.0 scale = 1.0 : tensor<64xf32>
+  // CHECK: nn.adamw %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[LR]], %{{.*}} grad_scale %[[FACTOR]] beta1 = 9.000000e-01 beta2 = 0.94999999999999996 eps = 1.000000e-08 weight_decay = 1.000000e-01 : tensor<64x64xf32>
+  %p2, %m2, %v2 = nn.adamw %p, %g, %m, %v, %lr, %step grad_scale %factor beta1 = 0.9 beta2 = 0.95 eps = 1.0e-8
+      weight_decay = 0.1 : tensor<64x64xf32>
+  return %lr, %lin, %const, %norm, %p2, %m2 : tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<64x64xf32>, tensor<64x64xf32>
+}
