@@ -90,8 +90,8 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
     return module.emitError() << "unknown decay-style '" << decayStyle
                               << "' (constant, linear or cosine)";
   if (microBatches < 1)
-    return module.emitError()
-           << "micro-batches must be at least 1, got " << microBatches;
+    return module.emitError() << "micro-batches must be at least 1, got "
+                              << static_cast<int64_t>(microBatches);
   OpBuilder b(module.getContext());
   Location loc = module.getLoc();
   Type scalarStep = RankedTensorType::get({}, b.getI64Type());

@@ -174,17 +174,18 @@ LogicalResult BiasGradOp::verify() {
 
 LogicalResult LRScheduleOp::verify() {
   double lr = getLr().convertToDouble(), minLr = getMinLr().convertToDouble();
+  // The attributes are signed; the generated getters return them unsigned.
+  int64_t warmup = getWarmupItersAttr().getInt(),
+          decay = getDecayItersAttr().getInt();
   if (failed(checkNonNegative(*this, "min_lr", minLr)) ||
-      failed(checkNonNegative(*this, "warmup_iters", getWarmupIters())))
+      failed(checkNonNegative(*this, "warmup_iters", warmup)))
     return failure();
   if (minLr > lr)
     return emitOpError() << "min_lr (" << minLr << ") exceeds lr (" << lr
                          << ")";
-  if (getStyle() != LRDecayStyle::constant &&
-      getDecayIters() <= getWarmupIters())
-    return emitOpError() << "decay_iters (" << getDecayIters()
-                         << ") must exceed warmup_iters (" << getWarmupIters()
-                         << ")";
+  if (getStyle() != LRDecayStyle::constant && decay <= warmup)
+    return emitOpError() << "decay_iters (" << decay
+                         << ") must exceed warmup_iters (" << warmup << ")";
   return success();
 }
 
