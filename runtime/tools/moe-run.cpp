@@ -93,13 +93,6 @@ std::string configString(const nlohmann::json &config, const char *key) {
              : std::string();
 }
 
-nlohmann::json countsJson(const ExpertCounts &counts) {
-  nlohmann::json json = nlohmann::json::object();
-  for (const auto &[layer, list] : counts)
-    json[std::to_string(layer)] = list;
-  return json;
-}
-
 } // namespace
 
 static int run(int argc, char **argv) {
@@ -113,8 +106,8 @@ static int run(int argc, char **argv) {
                  "train,valid,test weights (default: the description's)");
   app.add_option("--seed", o.seed, "initialisation and sampling seed");
   app.add_option("--train-iters", o.trainIters,
-                 "optimizer steps to train (0: evaluate only; default: the "
-                 "description's when --save or --load is given)")
+                 "optimizer steps to train; without it (or with 0) the plan "
+                 "is evaluated")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--log-interval", o.logInterval, "steps between log lines")
       ->check(CLI::PositiveNumber);
@@ -334,11 +327,12 @@ static int run(int argc, char **argv) {
                {"labels", std::vector<int32_t>(labels, labels + n)}});
     StatusOr<EvalResult> first = trainer.evaluate(1);
     check(first.status());
-    writeJson(o.dump + "/metrics.json",
-              {{"lm_loss", first->lmLoss},
-               {"aux_loss", first->auxLoss},
-               {"z_loss", first->zLoss},
-               {"tokens_per_expert", countsJson(first->tokensPerExpert)}});
+    writeJson(
+        o.dump + "/metrics.json",
+        {{"lm_loss", first->lmLoss},
+         {"aux_loss", first->auxLoss},
+         {"z_loss", first->zLoss},
+         {"tokens_per_expert", expertCountsJson(first->tokensPerExpert)}});
     check(saveSafetensors(executor, o.dump + "/weights.safetensors"));
   }
   StatusOr<EvalResult> eval = trainer.evaluate(options.evalIters);
@@ -364,7 +358,7 @@ static int run(int argc, char **argv) {
                {"z_loss", eval->zLoss},
                {"eval_iters", options.evalIters},
                {"forward_seconds", eval->secondsPerMicroBatch},
-               {"tokens_per_expert", countsJson(eval->tokensPerExpert)}});
+               {"tokens_per_expert", expertCountsJson(eval->tokensPerExpert)}});
   if (!o.saveWeights.empty())
     check(saveSafetensors(executor, o.saveWeights));
   return 0;

@@ -15,6 +15,8 @@
 #include "moert/TensorBoard.h"
 #include "moert/cpu/Executor.h"
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <map>
 #include <optional>
@@ -92,6 +94,8 @@ private:
   Status step(StepRecord &accumulated);
   Status log(std::ostream &out, StepRecord record, int64_t steps);
   Status validate(std::ostream &out);
+  /// Appends one JSON line to the metrics file, when there is one.
+  Status appendMetrics(const nlohmann::json &row);
   void countTokens(const std::string &program, ExpertCounts &counts);
   float result(const std::string &program, const std::string &name);
   void setInput(const std::string &name, int64_t value);
@@ -106,6 +110,9 @@ private:
   std::vector<StepRecord> logged;
   std::vector<std::pair<int64_t, double>> validated;
 };
+
+/// {"<layer>": [tokens of each expert], ...}, as the metrics files hold them.
+nlohmann::json expertCountsJson(const ExpertCounts &counts);
 
 /// "Tokens per expert, layer 0: 12 40 7 5" lines.
 void printTokensPerExpert(std::ostream &out, const ExpertCounts &counts);

@@ -1,6 +1,7 @@
 //===- Trainer.cpp - training and evaluating a plan -----------------------===//
 
 #include "moert/Trainer.h"
+#include "moert/SplitMix.h"
 
 #include <nlohmann/json.hpp>
 
@@ -19,21 +20,6 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-/// splitmix64 finaliser: distinct, reproducible jitter seeds per micro-batch.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-nlohmann::json countsJson(const ExpertCounts &counts) {
-  nlohmann::json json = nlohmann::json::object();
-  for (const auto &[layer, list] : counts)
-    json[std::to_string(layer)] = list;
-  return json;
-}
-
 void addCounts(ExpertCounts &into, const ExpertCounts &from) {
   for (const auto &[layer, list] : from) {
     std::vector<int64_t> &sum = into[layer];
@@ -44,6 +30,13 @@ void addCounts(ExpertCounts &into, const ExpertCounts &from) {
 }
 
 } // namespace
+
+nlohmann::json expertCountsJson(const ExpertCounts &counts) {
+  nlohmann::json json = nlohmann::json::object();
+  for (const auto &[layer, list] : counts)
+    json[std::to_string(layer)] = list;
+  return json;
+}
 
 void printTokensPerExpert(std::ostream &out, const ExpertCounts &counts) {
   for (const auto &[layer, list] : counts) {
@@ -142,10 +135,10 @@ Status Trainer::step(StepRecord &record) {
   int64_t batch = plan.model.microBatchSize;
   for (int64_t m = 0; m < options.microBatches; ++m) {
     fillBatch(*trainSamples, trainer.consumedSamples + m * batch);
-    setInput(
-        "jitter_seed",
-        static_cast<int64_t>(mix(
-            trainer.seed ^ mix(trainer.iteration * options.microBatches + m))));
+    setInput("jitter_seed",
+             static_cast<int64_t>(splitMix64(
+                 trainer.seed ^
+                 splitMix64(trainer.iteration * options.microBatches + m))));
     MOERT_RETURN_IF_ERROR(executor.run("forward_backward"));
     if (options.afterMicroBatch)
       MOERT_RETURN_IF_ERROR(options.afterMicroBatch());
@@ -164,6 +157,16 @@ Status Trainer::step(StepRecord &record) {
   return Status();
 }
 
+Status Trainer::appendMetrics(const nlohmann::json &row) {
+  if (options.metricsJsonl.empty())
+    return Status();
+  std::ofstream file(options.metricsJsonl, std::ios::app);
+  file << row.dump() << "\n";
+  if (!file)
+    return Status::error(options.metricsJsonl + ": cannot write");
+  return Status();
+}
+
 Status Trainer::log(std::ostream &out, StepRecord record, int64_t steps) {
   for (double *value : {&record.lmLoss, &record.auxLoss, &record.zLoss,
                         &record.gradNorm, &record.secondsPerStep})
@@ -178,22 +181,15 @@ Status Trainer::log(std::ostream &out, StepRecord record, int64_t steps) {
   if (options.perLayerLogging)
     printTokensPerExpert(out, record.tokensPerExpert);
   out.flush();
-  if (!options.metricsJsonl.empty()) {
-    std::ofstream file(options.metricsJsonl, std::ios::app);
-    file << nlohmann::json{{"step", record.step},
-                           {"lm_loss", record.lmLoss},
-                           {"aux_loss", record.auxLoss},
-                           {"z_loss", record.zLoss},
-                           {"lr", record.lr},
-                           {"grad_norm", record.gradNorm},
-                           {"seconds_per_step", record.secondsPerStep},
-                           {"tokens_per_expert",
-                            countsJson(record.tokensPerExpert)}}
-                .dump()
-         << "\n";
-    if (!file)
-      return Status::error(options.metricsJsonl + ": cannot write");
-  }
+  MOERT_RETURN_IF_ERROR(appendMetrics(
+      {{"step", record.step},
+       {"lm_loss", record.lmLoss},
+       {"aux_loss", record.auxLoss},
+       {"z_loss", record.zLoss},
+       {"lr", record.lr},
+       {"grad_norm", record.gradNorm},
+       {"seconds_per_step", record.secondsPerStep},
+       {"tokens_per_expert", expertCountsJson(record.tokensPerExpert)}}));
   if (tensorboard) {
     tensorboard->scalar("lm loss", record.lmLoss, record.step);
     tensorboard->scalar("load_balancing_loss", record.auxLoss, record.step);
@@ -223,15 +219,10 @@ Status Trainer::validate(std::ostream &out) {
                 eval->auxLoss, eval->zLoss);
   out << line << "\n";
   validated.emplace_back(trainer.iteration, eval->lmLoss);
-  if (!options.metricsJsonl.empty()) {
-    std::ofstream file(options.metricsJsonl, std::ios::app);
-    file << nlohmann::json{{"step", trainer.iteration},
-                           {"validation_lm_loss", eval->lmLoss},
-                           {"validation_aux_loss", eval->auxLoss},
-                           {"validation_z_loss", eval->zLoss}}
-                .dump()
-         << "\n";
-  }
+  MOERT_RETURN_IF_ERROR(appendMetrics({{"step", trainer.iteration},
+                                       {"validation_lm_loss", eval->lmLoss},
+                                       {"validation_aux_loss", eval->auxLoss},
+                                       {"validation_z_loss", eval->zLoss}}));
   if (tensorboard) {
     tensorboard->scalar("lm loss validation", eval->lmLoss, trainer.iteration);
     MOERT_RETURN_IF_ERROR(tensorboard->flush());

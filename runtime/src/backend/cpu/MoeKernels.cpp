@@ -2,6 +2,7 @@
 
 #include "DenseKernels.h"
 #include "KernelSupport.h"
+#include "moert/SplitMix.h"
 #include "moert/cpu/Routing.h"
 
 #include <algorithm>
@@ -45,15 +46,6 @@ Status checkJitter(const Plan &plan, const OpInfo &op) {
   return c.shape(c.out(0), "output", c.in(0).shape);
 }
 
-/// splitmix64: a counter-based generator, so element i's noise depends only
-/// on (seed, i) and not on the order of evaluation.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 Status runJitter(const KernelArgs &a) {
   int64_t n = a.input(0).numElements();
   uint64_t seed = static_cast<uint64_t>(*a.in<int64_t>(1));
@@ -62,7 +54,8 @@ Status runJitter(const KernelArgs &a) {
   float *y = a.out<float>(0);
 #pragma omp parallel for
   for (int64_t i = 0; i < n; ++i) {
-    double u = (mix(seed ^ mix(static_cast<uint64_t>(i))) >> 11) * 0x1.0p-53;
+    double u = (splitMix64(seed ^ splitMix64(static_cast<uint64_t>(i))) >> 11) *
+               0x1.0p-53;
     y[i] = x[i] * (1.0f - eps + 2.0f * eps * static_cast<float>(u));
   }
   return Status();
