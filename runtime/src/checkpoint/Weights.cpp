@@ -2,17 +2,15 @@
 
 #include "moert/Weights.h"
 
+#include "AtomicFile.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <filesystem>
 #include <fstream>
 #include <random>
-#include <unistd.h>
 
 namespace moert {
 
@@ -140,41 +138,12 @@ Status saveSafetensors(cpu::Executor &executor, const std::string &path,
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
 
-  std::string temporary = path + ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0)
-    return Status::error(path + ": cannot write: " + std::strerror(errno));
-  auto writeAll = [fd](const void *data, size_t size) {
-    const char *p = static_cast<const char *>(data);
-    while (size > 0) {
-      ssize_t written = ::write(fd, p, size);
-      if (written <= 0)
-        return false;
-      p += written;
-      size -= written;
-    }
-    return true;
-  };
   uint64_t headerSize = text.size();
-  bool ok = writeAll(&headerSize, 8) && writeAll(text.data(), text.size());
+  std::vector<std::string_view> pieces = {
+      {reinterpret_cast<const char *>(&headerSize), 8}, text};
   for (const FileTensor &t : tensors)
-    ok = ok && writeAll(t.data, t.elements * 4);
-  ok = ok && ::fsync(fd) == 0;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::string reason = std::strerror(errno);
-    std::remove(temporary.c_str());
-    return Status::error(path + ": cannot write: " + reason);
-  }
-  // Make the rename itself durable: sync the directory that holds the file.
-  std::string directory = std::filesystem::path(path).parent_path().string();
-  int dirFd = ::open(directory.empty() ? "." : directory.c_str(),
-                     O_RDONLY | O_DIRECTORY);
-  if (dirFd >= 0) {
-    ::fsync(dirFd);
-    ::close(dirFd);
-  }
-  return Status();
+    pieces.emplace_back(reinterpret_cast<const char *>(t.data), t.elements * 4);
+  return writeFileAtomically(path, pieces);
 }
 
 Status loadSafetensors(cpu::Executor &executor, const std::string &path,

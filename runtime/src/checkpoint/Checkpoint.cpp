@@ -3,15 +3,15 @@
 #include "moert/Checkpoint.h"
 #include "moert/Weights.h"
 
+#include "AtomicFile.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -26,33 +26,6 @@ std::string iterationName(int64_t iteration) {
   std::snprintf(name, sizeof(name), "iter_%07lld",
                 static_cast<long long>(iteration));
   return name;
-}
-
-Status syncPath(const std::string &path, bool directory) {
-  int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    std::string reason = std::strerror(errno);
-    if (fd >= 0)
-      ::close(fd);
-    return Status::error(path + ": cannot sync: " + reason);
-  }
-  ::close(fd);
-  return Status();
-}
-
-/// Writes `text` to `path` through a synced temporary file and a rename.
-Status writeAtomically(const std::string &path, const std::string &text) {
-  std::string temporary = path + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::trunc);
-    file << text;
-    if (!file.flush())
-      return Status::error(temporary + ": cannot write");
-  }
-  MOERT_RETURN_IF_ERROR(syncPath(temporary, false));
-  if (std::rename(temporary.c_str(), path.c_str()) != 0)
-    return Status::error(path + ": cannot write: " + std::strerror(errno));
-  return syncPath(fs::path(path).parent_path().string(), true);
 }
 
 } // namespace
@@ -78,17 +51,17 @@ Status saveCheckpoint(cpu::Executor &executor, const std::string &directory,
   nlohmann::json trainer = {{"iteration", state.iteration},
                             {"consumed_samples", state.consumedSamples},
                             {"seed", state.seed}};
-  MOERT_RETURN_IF_ERROR(
-      writeAtomically(staging + "/trainer_state.json", trainer.dump(1) + "\n"));
-  MOERT_RETURN_IF_ERROR(syncPath(staging, true));
+  MOERT_RETURN_IF_ERROR(writeFileAtomically(staging + "/trainer_state.json",
+                                            {trainer.dump(1) + "\n"}));
+  MOERT_RETURN_IF_ERROR(syncDirectory(staging));
 
   // Replace an older save of the same iteration, then publish.
   fs::remove_all(final, error);
   if (std::rename(staging.c_str(), final.c_str()) != 0)
     return Status::error(final + ": cannot write: " + std::strerror(errno));
-  MOERT_RETURN_IF_ERROR(syncPath(directory, true));
-  return writeAtomically(directory + "/" + trackerName,
-                         std::to_string(state.iteration) + "\n");
+  MOERT_RETURN_IF_ERROR(syncDirectory(directory));
+  return writeFileAtomically(directory + "/" + trackerName,
+                             {std::to_string(state.iteration) + "\n"});
 }
 
 StatusOr<std::string> latestCheckpoint(const std::string &directory) {
