@@ -101,14 +101,8 @@ optimizerOptions(const ModelConfig &c, Diagnostics &diag) {
   o.eps = c.adamEps;
   o.weightDecay = c.weightDecay;
   o.clipGrad = c.clipGrad;
+  // Validation has checked that the micro-batch size divides the global one.
   int64_t global = c.globalBatchSize ? c.globalBatchSize : c.microBatchSize;
-  if (global % c.microBatchSize) {
-    diag.error(SourceLoc{},
-               "the global batch size (" + std::to_string(global) +
-                   ") is not a multiple of the micro-batch size (" +
-                   std::to_string(c.microBatchSize) + ")");
-    return std::nullopt;
-  }
   o.microBatches = global / c.microBatchSize;
   return o;
 }
