@@ -78,7 +78,7 @@ def Moe_TopKOp : Moe_Op<"topk", [Pure, Differentiable]> {
 }
 
 def Moe_SinkhornOp : Moe_Op<"sinkhorn", [Pure, Differentiable]> {
-  let summary = "Sinkhorn-balanced routing (S-BASE), training mode";
+  let summary = "Sinkhorn-balanced routing (S-BASE)";
   let description = [{
     With `cost = exp(logits)` in fp32 (no gradient flows through it), iterate
 
@@ -87,19 +87,23 @@ def Moe_SinkhornOp : Moe_Op<"sinkhorn", [Pure, Differentiable]> {
     from `d1 = 1` until `mean |d1 - d1_prev| < tol`. The top-k of
     `d1 * cost * d0` chooses the experts (lower index on ties); the combine
     weights are the full softmax of the logits at the chosen experts, or
-    `sigmoid(logit)` when `k = 1`. Evaluation uses plain top-k instead. It does
-    not combine with the aux loss or with capacity; the z-loss still applies.
-    `1 <= k <= E`, `tol > 0`.
+    `sigmoid(logit)` when `k = 1`. With `evaluation` there is no balancing:
+    the top-k of the logits chooses, with the same weights, as Megatron
+    evaluates a Sinkhorn router. It does not combine with the aux loss or with
+    capacity; the z-loss still applies. `1 <= k <= E`, `tol > 0`.
 
     ```mlir
     %w, %idx = moe.sinkhorn %logits k = 1 : tensor<16x8xf32> -> tensor<16x1xf32>, tensor<16x1xi32>
+    %w, %idx = moe.sinkhorn %logits k = 2 evaluation : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
     ```
   }];
   let arguments = (ins Moe_F32Tensor:$logits, I64Attr:$k,
-                       DefaultValuedAttr<F64Attr, "1.0e-4">:$tol);
+                       DefaultValuedAttr<F64Attr, "1.0e-4">:$tol,
+                       UnitAttr:$evaluation);
   let results = (outs Moe_F32Tensor:$weights, Moe_I32Tensor:$indices);
   let assemblyFormat = [{
-    $logits `k` `=` $k attr-dict `:` type($logits) `->` type($weights) `,` type($indices)
+    $logits `k` `=` $k (`evaluation` $evaluation^)? attr-dict `:` type($logits)
+    `->` type($weights) `,` type($indices)
   }];
 }
 

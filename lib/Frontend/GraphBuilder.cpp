@@ -146,7 +146,7 @@ Value GraphBuilder::moeBlock(Value input, const std::string &prefix) {
     if (c.router == Router::Sinkhorn) {
       auto route = builder.create<mlir::moe::SinkhornOp>(
           loc, weightsType, indicesType, logits, builder.getI64IntegerAttr(k),
-          builder.getF64FloatAttr(1e-4));
+          builder.getF64FloatAttr(1e-4), UnitAttr());
       weights = route.getWeights();
       indices = route.getIndices();
     } else {

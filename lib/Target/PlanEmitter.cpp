@@ -250,6 +250,9 @@ Emitter::addAttributes(Operation *op,
     if (!capacity.getPadToCapacity())
       add("pad_to_capacity", 0, 0);
   }
+  if (auto sinkhorn = dyn_cast<mlir::moe::SinkhornOp>(op))
+    if (!sinkhorn.getEvaluation())
+      add("evaluation", 0, 0);
   if (auto choice = dyn_cast<mlir::moe::ExpertChoiceOp>(op)) {
     auto shape = cast<ShapedType>(choice.getLogits().getType()).getShape();
     add("capacity",

@@ -374,6 +374,7 @@ TEST(MoeGrad, SinkhornTopOneAndTopTwo) {
     auto &op = f.op("moe.sinkhorn", {logits}, {w, idx});
     op.intAttrs["k"] = k;
     op.floatAttrs["tol"] = 1e-6;
+    op.intAttrs["evaluation"] = 0;
     f.op("moe.sinkhorn_grad", {dw, logits, idx}, {dlogits});
     ASSERT_TRUE(f.prepare().ok());
     auto g = uniform(8 * k, 31, 6.0f);

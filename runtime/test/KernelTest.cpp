@@ -402,6 +402,7 @@ TEST(MoeKernels, SinkhornBalancesUniformRouting) {
   auto &op = f.op("moe.sinkhorn", {logits}, {w, idx});
   op.intAttrs["k"] = 1;
   op.floatAttrs["tol"] = 1e-6;
+  op.intAttrs["evaluation"] = 0;
   ASSERT_TRUE(f.prepare().ok());
   f.set(logits, std::vector<float>{0.4f, 0, 0.3f, 0, 0.2f, 0, 0.1f, 0});
   ASSERT_TRUE(f.executor->run().ok());
@@ -411,6 +412,24 @@ TEST(MoeKernels, SinkhornBalancesUniformRouting) {
   std::vector<float> weights = f.get<float>(w);
   EXPECT_NEAR(weights[0], 1 / (1 + std::exp(-(chosen[0] == 0 ? 0.4 : 0.0))),
               1e-6);
+}
+
+TEST(MoeKernels, SinkhornInEvaluationChoosesByTheLogits) {
+  // The same preference for expert 0: unbalanced, every token takes it.
+  PlanFixture f;
+  int logits = f.tensor({4, 2}), w = f.tensor({4, 1}),
+      idx = f.tensor({4, 1}, DType::I32);
+  auto &op = f.op("moe.sinkhorn", {logits}, {w, idx});
+  op.intAttrs["k"] = 1;
+  op.floatAttrs["tol"] = 1e-6;
+  op.intAttrs["evaluation"] = 1;
+  ASSERT_TRUE(f.prepare().ok());
+  f.set(logits, std::vector<float>{0.4f, 0, 0.3f, 0, 0.2f, 0, 0.1f, 0});
+  ASSERT_TRUE(f.executor->run().ok());
+  EXPECT_EQ(f.get<int32_t>(idx), (std::vector<int32_t>{0, 0, 0, 0}));
+  std::vector<float> weights = f.get<float>(w);
+  for (int t = 0; t < 4; ++t)
+    EXPECT_NEAR(weights[t], 1 / (1 + std::exp(-0.1 * (4 - t))), 1e-6);
 }
 
 TEST(DenseKernels, LayerNormMatchesNaive) {

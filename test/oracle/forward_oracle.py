@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """An independent PyTorch forward pass of a moe-compile model.
 
-Reads what `moe-run --dump DIR` writes (config.json, the resolved model
-description; batch.json, the first micro-batch; weights.safetensors; metrics.json,
-what the runtime computed), recomputes the language-model loss, aux loss, z-loss
-and tokens per expert with PyTorch in fp32, and exits non-zero when any differs:
-losses beyond the relative tolerance, token counts at all.
+Reads what `moe-run --dump DIR` writes when it evaluates (config.json, the
+resolved model description; batch.json, the first micro-batch;
+weights.safetensors; metrics.json, what the runtime computed), recomputes the
+language-model loss, aux loss, z-loss and tokens per expert with PyTorch in
+fp32 in eval mode, and exits non-zero when any differs: losses beyond the
+relative tolerance, token counts at all.
 
 The model follows Hugging Face's modelling code (batch-major [B, S, H]
 activations, rotate_half rotary embeddings, repeat_kv grouped-query attention,
@@ -39,9 +40,13 @@ def read_safetensors(path):
 
 
 class Model:
-    def __init__(self, config, weights):
+    """training=False is Megatron's model.eval(): a Sinkhorn router takes the
+    plain top-k (input jitter, which this model leaves out, is off too)."""
+
+    def __init__(self, config, weights, training=True):
         self.c = config
         self.w = weights
+        self.training = training
 
     def linear(self, x, name, bias=True):
         y = x @ self.w[name + ".weight"].T
@@ -118,7 +123,7 @@ class Model:
                 chosen[order[:capacity], expert] = True
             return probs * chosen, chosen, torch.tensor(0.0)
         k = c["topk"]
-        if c["router"] == "sinkhorn":
+        if c["router"] == "sinkhorn" and self.training:
             indices = self.sinkhorn(logits, k)
         else:
             # torch.topk is not stable on ties; a stable sort puts the lower
@@ -254,11 +259,10 @@ def main():
         batch = json.load(f)
     with open(args.dump + "/metrics.json") as f:
         runtime = json.load(f)
-    if config["input_jitter_eps"] > 0:
-        sys.exit("input jitter draws its own noise; compare a model without it")
     weights = read_safetensors(args.dump + "/weights.safetensors")
     with torch.no_grad():
-        loss, aux, z, counts = Model(config, weights).forward(batch["tokens"], batch["labels"])
+        model = Model(config, weights, training=False)
+        loss, aux, z, counts = model.forward(batch["tokens"], batch["labels"])
 
     ok = True
     worst = 0.0

@@ -226,6 +226,7 @@ int main(int argc, char **argv) {
     return 1;
   mlir::PassManager pm(&context);
   pm.addPass(mlir::moe::createAutodiff());
+  pm.addPass(mlir::moe::createEvalMode());
   if (config->layerRecompute)
     pm.addPass(mlir::moe::createRecompute());
   pm.addPass(mlir::moe::createOptimizer(*optimizer));

@@ -104,4 +104,18 @@ def Recompute : Pass<"moe-recompute", "::mlir::ModuleOp"> {
   }];
 }
 
+def EvalMode : Pass<"moe-eval-mode", "::mlir::ModuleOp"> {
+  let summary = "Turn @forward into the evaluation graph";
+  let description = [{
+    The graph builder writes `@forward` as training computes it; evaluation,
+    as in Megatron's `model.eval()`, differs in two places. Input jitter
+    (`moe.jitter`) is training-only noise: its uses read its input instead.
+    A Sinkhorn router does not balance: `moe.sinkhorn` gets `evaluation` and
+    chooses the top-k of the logits. Everything else, the aux and z-losses
+    included, is computed as in training, so validation reports the same
+    losses. Run after moe-autodiff, which copies the training-mode `@forward`
+    into `@forward_backward`; other functions are left alone.
+  }];
+}
+
 #endif // MOE_TRANSFORMS_PASSES_TD

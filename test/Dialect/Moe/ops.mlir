@@ -35,6 +35,8 @@ func.func @sinkhorn(%l: tensor<16x8xf32>) -> (tensor<16x1xf32>, tensor<16x1xi32>
   %w, %i = moe.sinkhorn %l k = 1 : tensor<16x8xf32> -> tensor<16x1xf32>, tensor<16x1xi32>
   // CHECK: moe.sinkhorn %{{.*}} k = 2 {tol = 1.000000e-03 : f64} : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
   %w2, %i2 = moe.sinkhorn %l k = 2 {tol = 1.0e-3 : f64} : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
+  // CHECK: moe.sinkhorn %{{.*}} k = 2 evaluation : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
+  %w3, %i3 = moe.sinkhorn %l k = 2 evaluation : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
   return %w, %i, %w2, %i2 : tensor<16x1xf32>, tensor<16x1xi32>, tensor<16x2xf32>, tensor<16x2xi32>
 }
 

@@ -92,14 +92,14 @@ Status runTopK(const KernelArgs &a) {
 
 Status checkSinkhorn(const Plan &plan, const OpInfo &op) {
   MOERT_RETURN_IF_ERROR(checkTokenChoice(plan, op));
-  return OpChecker(plan, op).floatAttr("tol");
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.floatAttr("tol"));
+  return c.intAttr("evaluation", 0);
 }
 
-Status runSinkhorn(const KernelArgs &a) {
-  int64_t tokens = rows(a.input(0)), experts = cols(a.input(0));
-  int64_t k = a.intAttr("k");
-  double tol = a.floatAttr("tol");
-  const float *logits = a.in<float>(0);
+/// The Sinkhorn-balanced scores d1[e] * exp(logit) * d0[t].
+std::vector<float> sinkhornScores(const float *logits, int64_t tokens,
+                                  int64_t experts, double tol) {
   std::vector<double> cost(tokens * experts);
   for (int64_t i = 0; i < tokens * experts; ++i)
     cost[i] = std::exp(static_cast<double>(logits[i]));
@@ -124,16 +124,27 @@ Status runSinkhorn(const KernelArgs &a) {
       error += std::abs(d1[e] - previous[e]);
     error /= experts;
   }
-  // Choose by the balanced scores; weigh by the plain router probabilities.
   std::vector<float> balanced(tokens * experts);
   for (int64_t t = 0; t < tokens; ++t)
     for (int64_t e = 0; e < experts; ++e)
       balanced[t * experts + e] =
           static_cast<float>(d1[e] * cost[t * experts + e] * d0[t]);
+  return balanced;
+}
+
+Status runSinkhorn(const KernelArgs &a) {
+  int64_t tokens = rows(a.input(0)), experts = cols(a.input(0));
+  int64_t k = a.intAttr("k");
+  const float *logits = a.in<float>(0);
+  // Training chooses by the balanced scores, evaluation by the logits; both
+  // weigh by the plain router probabilities.
+  std::vector<float> balanced;
+  if (!a.intAttr("evaluation"))
+    balanced = sinkhornScores(logits, tokens, experts, a.floatAttr("tol"));
   std::vector<float> unused(tokens * k);
   int32_t *indices = a.out<int32_t>(1);
-  topkRoute(balanced.data(), tokens, experts, k, SoftmaxPlacement::Pre,
-            unused.data(), indices);
+  topkRoute(balanced.empty() ? logits : balanced.data(), tokens, experts, k,
+            SoftmaxPlacement::Pre, unused.data(), indices);
   float *weights = a.out<float>(0);
   std::vector<double> probs;
   for (int64_t t = 0; t < tokens; ++t) {
