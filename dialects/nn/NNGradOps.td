@@ -209,19 +209,29 @@ def NN_LRScheduleOp : NN_Op<"lr_schedule", [Pure]> {
     (decay_iters - warmup_iters)` a decay from `lr` to `min_lr`:
     `constant` keeps `lr`, `linear` uses `1 - r`, `cosine`
     `(cos(pi r) + 1) / 2`; past `decay_iters` the rate is `min_lr`.
-    `0 <= min_lr <= lr`, `0 <= warmup_iters < decay_iters` unless constant.
+
+    The decay length is the `decay_iters` attribute, or, as Megatron's
+    `lr_decay_iters` defaults to `train_iters`, the `train_iters` operand:
+    the length of the training run, known when it starts. A decaying style
+    needs exactly one of them. `0 <= min_lr <= lr`, `warmup_iters >= 0`,
+    and `warmup_iters < decay_iters` (checked when the run starts for the
+    operand).
     ```mlir
     %lr = nn.lr_schedule %step lr = 3.000000e-03 min_lr = 3.000000e-04
         warmup_iters = 20 decay_iters = 300 style = cosine
+    %lr = nn.lr_schedule %step train_iters %n lr = 3.000000e-03
+        min_lr = 3.000000e-04 warmup_iters = 20 style = cosine
     ```
   }];
-  let arguments = (ins NN_I64Scalar:$step, F64Attr:$lr, F64Attr:$min_lr,
-                       I64Attr:$warmup_iters, I64Attr:$decay_iters,
+  let arguments = (ins NN_I64Scalar:$step, Optional<NN_I64Scalar>:$train_iters,
+                       F64Attr:$lr, F64Attr:$min_lr, I64Attr:$warmup_iters,
+                       OptionalAttr<I64Attr>:$decay_iters,
                        NN_LRDecayStyle:$style);
   let results = (outs NN_F32Scalar:$rate);
   let assemblyFormat = [{
-    $step `lr` `=` $lr `min_lr` `=` $min_lr `warmup_iters` `=` $warmup_iters
-    `decay_iters` `=` $decay_iters `style` `=` $style attr-dict
+    $step (`train_iters` $train_iters^)? `lr` `=` $lr `min_lr` `=` $min_lr
+    `warmup_iters` `=` $warmup_iters (`decay_iters` `=` $decay_iters^)?
+    `style` `=` $style attr-dict
   }];
 }
 

@@ -100,10 +100,9 @@ std::string moe::frontend::configToJson(const ModelConfig &c) {
       {"lr", c.lr},
       {"min_lr", c.minLr},
       {"lr_warmup_iters", c.lrWarmupIters},
-      {"lr_decay_iters", c.lrDecayIters ? c.lrDecayIters : c.trainIters},
-      // As moe-compile builds the schedule: no decay length, no decay.
-      {"lr_decay_style", !(c.lrDecayIters || c.trainIters)   ? "constant"
-                         : c.lrDecayStyle == LRDecay::Cosine ? "cosine"
+      // 0: the decay spans the training run, as moe-run is told its length.
+      {"lr_decay_iters", c.lrDecayIters},
+      {"lr_decay_style", c.lrDecayStyle == LRDecay::Cosine   ? "cosine"
                          : c.lrDecayStyle == LRDecay::Linear ? "linear"
                                                              : "constant"},
       {"weight_decay", c.weightDecay},

@@ -193,11 +193,12 @@ bool finishMegatron(ModelConfig &config, const MegatronState &state,
   config.precision = state.bf16   ? Precision::BF16
                      : state.fp16 ? Precision::FP16
                                   : Precision::FP32;
-  if (!config.lrDecayIters)
-    config.lrDecayIters = config.trainIters;
+  // lr_decay_iters defaults to train_iters; the schedule takes the length of
+  // the run when it starts, but a warmup fraction needs it now.
   if (state.warmupFraction)
-    config.lrWarmupIters =
-        static_cast<int64_t>(*state.warmupFraction * config.lrDecayIters);
+    config.lrWarmupIters = static_cast<int64_t>(
+        *state.warmupFraction *
+        (config.lrDecayIters ? config.lrDecayIters : config.trainIters));
   if (!state.placement.resolve(config, origins, diag))
     return false;
   if (!resolveTop1Softmax(config, origins, origin, "--moe-router-pre-softmax",

@@ -156,7 +156,6 @@ moe::frontend::loadMinimal(const std::vector<Token> &flags,
       origins["expert_parallel_size"] = origins["tensor_parallel_size"];
   }
   config.maxPositionEmbeddings = config.seqLength;
-  config.lrDecayIters = config.trainIters;
   config.globalBatchSize = config.microBatchSize * state.numMicrobatches;
   if (config.numLayers > 0)
     config.moeLayers =

@@ -244,8 +244,6 @@ bool finishNemo(ModelConfig &config, const NemoState &state,
       return false;
     }
   }
-  if (!config.lrDecayIters)
-    config.lrDecayIters = config.trainIters;
   if (!state.placement.resolve(config, origins, diag))
     return false;
   if (!resolveTop1Softmax(config, origins, origin,

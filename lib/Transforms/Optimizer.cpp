@@ -98,8 +98,14 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
 
   // Arguments: the step, then per parameter its value, accumulated gradient
   // and the two moments; results: the rate, the norm, then the new values.
+  // Without a decay length of its own, a decaying schedule spans the run.
+  bool followsRun = decayIters == 0 && *style != nn::LRDecayStyle::constant;
   SmallVector<Type> argTypes{scalarStep};
   SmallVector<DictionaryAttr> argAttrs{dictionary(b, "moe.input", "step")};
+  if (followsRun) {
+    argTypes.push_back(scalarStep);
+    argAttrs.push_back(dictionary(b, "moe.input", "train_iters"));
+  }
   for (const char *role : {"", "grad.", "exp_avg.", "exp_avg_sq."})
     for (const Gradient &g : gradients) {
       argTypes.push_back(g.type);
@@ -113,14 +119,18 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
   Block *body = function.addEntryBlock();
   b.setInsertionPointToStart(body);
 
-  size_t n = gradients.size();
+  size_t n = gradients.size(), first = followsRun ? 2 : 1;
   auto args = body->getArguments();
   Value step = args[0];
-  auto params = args.slice(1, n), grads = args.slice(1 + n, n),
-       expAvg = args.slice(1 + 2 * n, n), expAvgSq = args.slice(1 + 3 * n, n);
+  Value trainIters = followsRun ? args[1] : Value();
+  auto params = args.slice(first, n), grads = args.slice(first + n, n),
+       expAvg = args.slice(first + 2 * n, n),
+       expAvgSq = args.slice(first + 3 * n, n);
+  IntegerAttr decay =
+      decayIters > 0 ? b.getI64IntegerAttr(decayIters) : IntegerAttr();
   Value rate = b.create<nn::LRScheduleOp>(
-      loc, step, b.getF64FloatAttr(lr), b.getF64FloatAttr(minLr),
-      b.getI64IntegerAttr(warmupIters), b.getI64IntegerAttr(decayIters),
+      loc, step, trainIters, b.getF64FloatAttr(lr), b.getF64FloatAttr(minLr),
+      b.getI64IntegerAttr(warmupIters), decay,
       nn::LRDecayStyleAttr::get(b.getContext(), *style));
   auto clip = b.create<nn::ClipGradNormOp>(
       loc, ValueRange(grads), b.getF64FloatAttr(clipGrad),

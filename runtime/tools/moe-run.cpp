@@ -44,7 +44,8 @@ struct Options {
   std::optional<int64_t> evalIters;
   std::optional<uint64_t> seed;
   // Training.
-  std::optional<int64_t> trainIters, logInterval, evalInterval, saveInterval;
+  std::optional<int64_t> trainIters, exitInterval, logInterval, evalInterval,
+      saveInterval;
   std::string save, metricsJsonl, tensorboardDir, plot;
   bool noLoadOptim = false, noLoadRng = false, resume = false;
 };
@@ -106,9 +107,16 @@ static int run(int argc, char **argv) {
                  "train,valid,test weights (default: the description's)");
   app.add_option("--seed", o.seed, "initialisation and sampling seed");
   app.add_option("--train-iters", o.trainIters,
-                 "optimizer steps to train; without it (or with 0) the plan "
-                 "is evaluated")
+                 "optimizer steps to train to (a resumed run continues to "
+                 "it), which a decaying learning rate spans unless the "
+                 "description sets lr_decay_iters; without it (or with 0) "
+                 "the plan is evaluated")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--exit-interval", o.exitInterval,
+                 "stop after the first step that is a multiple of this, as "
+                 "at the end of the run (log, validate, save); the learning "
+                 "rate still follows --train-iters")
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-interval", o.logInterval, "steps between log lines")
       ->check(CLI::PositiveNumber);
   app.add_option("--eval-interval", o.evalInterval,
@@ -202,6 +210,7 @@ static int run(int argc, char **argv) {
 
   TrainOptions options;
   options.trainIters = trainIters;
+  options.exitInterval = o.exitInterval.value_or(0);
   int64_t global =
       configInt(config, "global_batch_size", plan.model.microBatchSize);
   options.microBatches =
@@ -222,6 +231,9 @@ static int run(int argc, char **argv) {
   options.progressBar = training && ::isatty(STDERR_FILENO);
 
   if (!o.dump.empty()) {
+    // The description as run: a decay without lr_decay_iters spans this run.
+    if (training)
+      config["train_iters"] = trainIters;
     std::filesystem::create_directories(o.dump);
     writeJson(o.dump + "/config.json", config);
   }
@@ -300,7 +312,13 @@ static int run(int argc, char **argv) {
               << options.microBatches << " micro-batch"
               << (options.microBatches == 1 ? "" : "es") << " of "
               << plan.model.microBatchSize << " x " << plan.model.seqLength
-              << " tokens; " << train->numSamples() << " training samples\n";
+              << " tokens; " << train->numSamples() << " training samples";
+    int64_t from = trainer.state().iteration;
+    if (options.exitInterval > 0 &&
+        (from / options.exitInterval + 1) * options.exitInterval < trainIters)
+      std::cout << "; exiting after step "
+                << (from / options.exitInterval + 1) * options.exitInterval;
+    std::cout << "\n";
     if (!o.dump.empty())
       check(saveSafetensors(executor, o.dump + "/weights.safetensors"));
     check(trainer.train(std::cout));

@@ -43,10 +43,12 @@
 // CHECK: %[[NPB:.*]], %[[NMB:.*]], %[[NVB:.*]] = nn.adamw %[[PB]], %[[GB]], %[[MB]], %[[VB]], %[[LR]], %[[STEP]] grad_scale %[[FACTOR]] beta1 = 9.000000e-01 beta2 = 0.94999999999999996 eps = 1.000000e-08 weight_decay = 0.000000e+00 : tensor<16xf32>
 // CHECK: return %[[LR]], %[[NORM]], %[[NPG]], %[[NPW]], %[[NPB]], %[[NMG]], %[[NMW]], %[[NMB]], %[[NVG]], %[[NVW]], %[[NVB]]
 
-// The defaults: lr 1e-4 decaying linearly to 0 over one step, clipping at 1,
-// one micro-batch, AdamW (0.9, 0.999, 1e-8) with decay 0.01 on matrices.
+// The defaults: lr 1e-4 decaying linearly to 0 over the training run, whose
+// length is the input after the step; clipping at 1, one micro-batch, AdamW
+// (0.9, 0.999, 1e-8) with decay 0.01 on matrices.
 // DEFAULT-LABEL: func.func @optimizer_step(
-// DEFAULT: nn.lr_schedule %{{.*}} lr = 1.000000e-04 min_lr = 0.000000e+00 warmup_iters = 0 decay_iters = 1 style = linear
+// DEFAULT-SAME: %[[STEP:.*]]: tensor<i64> {moe.input = "step"}, %[[ITERS:.*]]: tensor<i64> {moe.input = "train_iters"}, %{{.*}}: tensor<8xf32> {moe.param = "norm.weight"}
+// DEFAULT: nn.lr_schedule %[[STEP]] train_iters %[[ITERS]] lr = 1.000000e-04 min_lr = 0.000000e+00 warmup_iters = 0 style = linear
 // DEFAULT: nn.clip_grad_norm %{{.*}}, %{{.*}}, %{{.*}} max_norm = 1.000000e+00 scale = 1.000000e+00
 // DEFAULT: nn.adamw {{.*}} beta1 = 9.000000e-01 beta2 = 0.99899999999999999 eps = 1.000000e-08 weight_decay = 0.000000e+00 : tensor<8xf32>
 // DEFAULT: nn.adamw {{.*}} beta1 = 9.000000e-01 beta2 = 0.99899999999999999 eps = 1.000000e-08 weight_decay = 1.000000e-02 : tensor<16x8xf32>
@@ -55,6 +57,7 @@
 // clip-grad = 0 disables clipping (max_norm = 0); the factor still averages
 // the 2 micro-batches.
 // NOCLIP-LABEL: func.func @optimizer_step(
+// NOCLIP-NOT: train_iters
 // NOCLIP: nn.lr_schedule %{{.*}} style = constant
 // NOCLIP: %{{.*}}, %[[FACTOR:.*]] = nn.clip_grad_norm {{.*}} max_norm = 0.000000e+00 scale = 5.000000e-01
 // NOCLIP-COUNT-3: nn.adamw {{.*}} grad_scale %[[FACTOR]]

@@ -35,7 +35,9 @@ def learning_rate(c, step):
     """Megatron's OptimizerParamScheduler.get_lr after step - 1 steps."""
     k = step - 1
     lr, min_lr = c["lr"], c["min_lr"]
-    warmup, decay = c["lr_warmup_iters"], c["lr_decay_iters"]
+    # Without lr_decay_iters the decay spans the run (train_iters).
+    warmup = c["lr_warmup_iters"]
+    decay = c["lr_decay_iters"] or c["train_iters"]
     style = c["lr_decay_style"]
     if warmup > 0 and k <= warmup:
         return lr * k / warmup

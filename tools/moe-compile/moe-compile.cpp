@@ -82,14 +82,14 @@ optimizerOptions(const ModelConfig &c, Diagnostics &diag) {
   o.lr = c.lr;
   o.minLr = c.minLr;
   o.warmupIters = c.lrWarmupIters;
-  o.decayIters = c.lrDecayIters ? c.lrDecayIters : c.trainIters;
+  // Megatron's lr_decay_iters defaults to train_iters; here to the length
+  // of the run moe-run is given, so the plan serves any length.
+  o.decayIters = c.lrDecayIters;
   o.decayStyle = c.lrDecayStyle == LRDecay::Cosine   ? "cosine"
                  : c.lrDecayStyle == LRDecay::Linear ? "linear"
                                                      : "constant";
-  // Without a training length there is nothing to decay over.
-  if (o.decayIters == 0)
-    o.decayStyle = "constant";
-  else if (o.decayStyle != "constant" && o.decayIters <= o.warmupIters) {
+  if (o.decayIters > 0 && o.decayStyle != "constant" &&
+      o.decayIters <= o.warmupIters) {
     diag.error(SourceLoc{},
                "the learning rate decays over " + std::to_string(o.decayIters) +
                    " iterations, which must exceed the " +

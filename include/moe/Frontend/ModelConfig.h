@@ -78,7 +78,7 @@ struct ModelConfig {
   double lr = 0.0;
   double minLr = 0.0;
   int64_t lrWarmupIters = 0;
-  int64_t lrDecayIters = 0; // 0: trainIters
+  int64_t lrDecayIters = 0; // 0: the length of the training run
   LRDecay lrDecayStyle = LRDecay::Linear;
   double weightDecay = 0.01;
   double adamBeta1 = 0.9;

@@ -61,7 +61,9 @@ def Optimizer : Pass<"moe-optimizer", "::mlir::ModuleOp"> {
       micro-batch.
     - `@optimizer_step(step, params, grads, exp_avg, exp_avg_sq)` computes the
       learning rate (`nn.lr_schedule`: warmup, then constant, linear or cosine
-      decay to `min_lr`), the global gradient norm and its clipping factor
+      decay to `min_lr` over `decay-iters`; with `decay-iters=0` a decaying
+      schedule spans the training run, whose length becomes the input
+      `train_iters`, the argument after `step`), the global gradient norm and its clipping factor
       (`nn.clip_grad_norm`, averaging over `micro-batches`), and one
       `nn.adamw` per parameter with the factor as its `grad_scale`; biases
       and 1-D parameters (norm weights) get no weight decay, as in Megatron.
@@ -72,7 +74,8 @@ def Optimizer : Pass<"moe-optimizer", "::mlir::ModuleOp"> {
     Option<"lr", "lr", "double", "1e-4", "peak learning rate">,
     Option<"minLr", "min-lr", "double", "0.0", "learning rate after decay">,
     Option<"warmupIters", "warmup-iters", "int64_t", "0", "linear warmup steps">,
-    Option<"decayIters", "decay-iters", "int64_t", "1", "steps until min-lr">,
+    Option<"decayIters", "decay-iters", "int64_t", "0",
+           "steps until min-lr (0: the length of the training run)">,
     Option<"decayStyle", "decay-style", "std::string", "\"linear\"",
            "constant, linear or cosine">,
     Option<"beta1", "beta1", "double", "0.9", "AdamW beta1">,

@@ -175,16 +175,23 @@ LogicalResult BiasGradOp::verify() {
 LogicalResult LRScheduleOp::verify() {
   double lr = getLr().convertToDouble(), minLr = getMinLr().convertToDouble();
   // The attributes are signed; the generated getters return them unsigned.
-  int64_t warmup = getWarmupItersAttr().getInt(),
-          decay = getDecayItersAttr().getInt();
+  int64_t warmup = getWarmupItersAttr().getInt();
   if (failed(checkNonNegative(*this, "min_lr", minLr)) ||
       failed(checkNonNegative(*this, "warmup_iters", warmup)))
     return failure();
   if (minLr > lr)
     return emitOpError() << "min_lr (" << minLr << ") exceeds lr (" << lr
                          << ")";
-  if (getStyle() != LRDecayStyle::constant && decay <= warmup)
-    return emitOpError() << "decay_iters (" << decay
+  if (getDecayItersAttr() && getTrainIters())
+    return emitOpError("takes its decay length from decay_iters or from "
+                       "train_iters, not both");
+  if (getStyle() == LRDecayStyle::constant)
+    return success();
+  if (!getDecayItersAttr() && !getTrainIters())
+    return emitOpError() << "decays (" << stringifyLRDecayStyle(getStyle())
+                         << ") but has neither decay_iters nor train_iters";
+  if (auto decay = getDecayItersAttr(); decay && decay.getInt() <= warmup)
+    return emitOpError() << "decay_iters (" << decay.getInt()
                          << ") must exceed warmup_iters (" << warmup << ")";
   return success();
 }

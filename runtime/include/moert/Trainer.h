@@ -31,7 +31,8 @@ using ExpertCounts = std::map<int, std::vector<int64_t>>;
 struct StepRecord;
 
 struct TrainOptions {
-  int64_t trainIters = 0;
+  int64_t trainIters = 0;   // the run's length, which a decay may span
+  int64_t exitInterval = 0; // stop early after a multiple of it; 0: never
   int64_t microBatches = 1; // per optimizer step
   int64_t logInterval = 10;
   int64_t evalInterval = 0; // 0: no periodic evaluation
@@ -91,6 +92,9 @@ public:
   void fillBatch(const data::Sampler &samples, int64_t first);
 
 private:
+  /// A schedule that decays over the run must have a run longer than its
+  /// warmup.
+  Status checkScheduleLength() const;
   Status step(StepRecord &accumulated);
   Status log(std::ostream &out, StepRecord record, int64_t steps);
   Status validate(std::ostream &out);

@@ -149,6 +149,7 @@ Status Trainer::step(StepRecord &record) {
     countTokens("forward_backward", record.tokensPerExpert);
   }
   setInput("step", trainer.iteration + 1);
+  setInput("train_iters", options.trainIters);
   MOERT_RETURN_IF_ERROR(executor.run("optimizer_step"));
   record.lr = result("optimizer_step", "lr");
   record.gradNorm = result("optimizer_step", "grad_norm");
@@ -230,6 +231,24 @@ Status Trainer::validate(std::ostream &out) {
   return Status();
 }
 
+Status Trainer::checkScheduleLength() const {
+  for (const OpInfo &op : plan.program("optimizer_step")->ops) {
+    // A decay with the run's length as its input (style 0 is constant).
+    if (op.kernel != "nn.lr_schedule" || op.inputs.size() < 2 ||
+        op.intAttrs.at("style") == 0)
+      continue;
+    int64_t warmup = op.intAttrs.at("warmup_iters");
+    if (options.trainIters <= warmup)
+      return Status::error(
+          "the learning rate warms up over " + std::to_string(warmup) +
+          " iterations and then decays until the last of the run's " +
+          std::to_string(options.trainIters) +
+          " (--train-iters); train longer than the warmup, or stop early "
+          "with --exit-interval");
+  }
+  return Status();
+}
+
 Status Trainer::train(std::ostream &out) {
   if (!trainSamples)
     return Status::error("no training data");
@@ -237,6 +256,7 @@ Status Trainer::train(std::ostream &out) {
     if (!plan.program(program))
       return Status::error(std::string("the plan has no '") + program +
                            "' program; recompile it with moe-compile");
+  MOERT_RETURN_IF_ERROR(checkScheduleLength());
   if (!options.tensorboardDir.empty()) {
     StatusOr<TensorBoardWriter> writer =
         TensorBoardWriter::open(options.tensorboardDir);
@@ -290,7 +310,10 @@ Status Trainer::train(std::ostream &out) {
                    static_cast<long long>(options.trainIters), eta);
       std::fflush(stderr);
     }
-    bool last = trainer.iteration == options.trainIters;
+    // Megatron's --exit-interval: the run ends early, as if at its end.
+    bool last = trainer.iteration == options.trainIters ||
+                (options.exitInterval > 0 &&
+                 trainer.iteration % options.exitInterval == 0);
     if (trainer.iteration % options.logInterval == 0 || last) {
       if (options.progressBar)
         std::fprintf(stderr, "\r\033[K");
@@ -308,6 +331,8 @@ Status Trainer::train(std::ostream &out) {
       out << "Saved checkpoint at step " << trainer.iteration << " to "
           << options.save << "\n";
     }
+    if (last)
+      break;
   }
   return Status();
 }

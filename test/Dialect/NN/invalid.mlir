@@ -474,6 +474,22 @@ func.func @lr_schedule_decay_iters_cosine(%step: tensor<i64>) {
 
 // -----
 
+func.func @lr_schedule_two_lengths(%step: tensor<i64>, %n: tensor<i64>) {
+  // expected-error @+1 {{'nn.lr_schedule' op takes its decay length from decay_iters or from train_iters, not both}}
+  %lr = nn.lr_schedule %step train_iters %n lr = 1.0e-3 min_lr = 0.0 warmup_iters = 0 decay_iters = 10 style = linear
+  return
+}
+
+// -----
+
+func.func @lr_schedule_no_length(%step: tensor<i64>) {
+  // expected-error @+1 {{'nn.lr_schedule' op decays (cosine) but has neither decay_iters nor train_iters}}
+  %lr = nn.lr_schedule %step lr = 1.0e-3 min_lr = 0.0 warmup_iters = 0 style = cosine
+  return
+}
+
+// -----
+
 func.func @lr_schedule_style(%step: tensor<i64>) {
   // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'style' [constant, linear, cosine]}}
   %lr = nn.lr_schedule %step lr = 1.0e-3 min_lr = 0.0 warmup_iters = 0 decay_iters = 10 style = exponential

@@ -127,9 +127,14 @@ func.func @optimizer_step(%step: tensor<i64>, %p: tensor<64x64xf32>, %g: tensor<
   %lr = nn.lr_schedule %step lr = 3.0e-3 min_lr = 3.0e-4 warmup_iters = 20 decay_iters = 300 style = cosine
   // CHECK: nn.lr_schedule %{{.*}} lr = 1.000000e-03 min_lr = 0.000000e+00 warmup_iters = 0 decay_iters = 10 style = linear
   %lin = nn.lr_schedule %step lr = 1.0e-3 min_lr = 0.0 warmup_iters = 0 decay_iters = 10 style = linear
-  // A constant rate needs no decay length past the warmup.
+  // A constant rate needs no decay length past the warmup, or none at all.
   // CHECK: nn.lr_schedule %{{.*}} lr = 1.000000e-03 min_lr = 1.000000e-03 warmup_iters = 5 decay_iters = 1 style = constant
   %const = nn.lr_schedule %step lr = 1.0e-3 min_lr = 1.0e-3 warmup_iters = 5 decay_iters = 1 style = constant
+  // CHECK: nn.lr_schedule %{{.*}} lr = 1.000000e-03 min_lr = 1.000000e-03 warmup_iters = 5 style = constant
+  %flat = nn.lr_schedule %step lr = 1.0e-3 min_lr = 1.0e-3 warmup_iters = 5 style = constant
+  // A decay over the training run, whose length is an operand.
+  // CHECK: nn.lr_schedule %[[STEP:.*]] train_iters %[[STEP]] lr = 3.000000e-03 min_lr = 3.000000e-04 warmup_iters = 20 style = cosine
+  %run = nn.lr_schedule %step train_iters %step lr = 3.0e-3 min_lr = 3.0e-4 warmup_iters = 20 style = cosine
   // CHECK: %[[NORM:.*]], %[[FACTOR:.*]] = nn.clip_grad_norm %{{.*}}, %{{.*}} max_norm = 1.000000e+00 scale = 2.500000e-01 : tensor<64x64xf32>, tensor<64xf32>
   %norm, %factor = nn.clip_grad_norm %g, %b max_norm = 1.0 scale = 0.25 : tensor<64x64xf32>, tensor<64xf32>
   // max_norm = 0 (no clipping) and scale = 1 (one micro-batch) are the bounds.

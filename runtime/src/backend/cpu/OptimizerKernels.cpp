@@ -16,19 +16,26 @@ namespace {
 
 Status checkLRSchedule(const Plan &plan, const OpInfo &op) {
   OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.arity(1, 1, 1));
   MOERT_RETURN_IF_ERROR(c.type(c.in(0), "step", DType::I64, 0));
+  if (c.hasInput(1))
+    MOERT_RETURN_IF_ERROR(c.type(c.in(1), "train_iters", DType::I64, 0));
   MOERT_RETURN_IF_ERROR(c.type(c.out(0), "rate", DType::F32, 0));
   for (const char *key : {"lr", "min_lr"})
     MOERT_RETURN_IF_ERROR(c.floatAttr(key));
   MOERT_RETURN_IF_ERROR(c.intAttr("warmup_iters", 0));
-  MOERT_RETURN_IF_ERROR(c.intAttr("decay_iters", 0));
   MOERT_RETURN_IF_ERROR(c.intAttr("style", 0));
-  if (op.intAttrs.at("style") > 2)
-    return c.fail("unknown decay style " +
-                  std::to_string(op.intAttrs.at("style")));
-  if (op.intAttrs.at("style") != 0 &&
-      op.intAttrs.at("decay_iters") <= op.intAttrs.at("warmup_iters"))
+  int64_t style = op.intAttrs.at("style");
+  if (style > 2)
+    return c.fail("unknown decay style " + std::to_string(style));
+  bool attr = op.intAttrs.count("decay_iters");
+  if (attr && c.hasInput(1))
+    return c.fail("has both decay_iters and a train_iters input");
+  if (style == 0 || c.hasInput(1))
+    return Status();
+  if (!attr)
+    return c.fail("decays but has neither decay_iters nor train_iters");
+  if (op.intAttrs.at("decay_iters") <= op.intAttrs.at("warmup_iters"))
     return c.fail("decay_iters must exceed warmup_iters");
   return Status();
 }
@@ -38,8 +45,20 @@ Status runLRSchedule(const KernelArgs &a) {
   if (step < 1)
     return Status::error("learning-rate step " + std::to_string(step) +
                          " is not a step count (from 1)");
+  int64_t warmup = a.intAttr("warmup_iters");
+  // The checks at load leave one way to a decay too short: the length of
+  // the run, which is an input.
+  const int64_t *trainIters = a.in<int64_t>(1);
+  int64_t decay = trainIters ? *trainIters
+                  : a.op.intAttrs.count("decay_iters")
+                      ? a.intAttr("decay_iters")
+                      : 0;
+  if (trainIters && a.intAttr("style") != 0 && decay <= warmup)
+    return Status::error("the learning rate decays over the " +
+                         std::to_string(decay) +
+                         " training iterations, which must exceed the " +
+                         std::to_string(warmup) + " warmup iterations");
   double maxLr = a.floatAttr("lr"), minLr = a.floatAttr("min_lr");
-  int64_t warmup = a.intAttr("warmup_iters"), decay = a.intAttr("decay_iters");
   // Megatron evaluates the schedule at the number of steps already taken.
   int64_t taken = step - 1;
   double rate;
