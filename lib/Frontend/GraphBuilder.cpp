@@ -39,15 +39,22 @@ private:
     auto it = params.find(name);
     return it == params.end() ? Value() : it->second;
   }
+  /// Names the op defining `value` by its module path, as PyTorch names a
+  /// module's output; the plan names the op's results after it.
+  Value named(Value value, const std::string &path) {
+    value.getDefiningOp()->setLoc(NameLoc::get(builder.getStringAttr(path)));
+    return value;
+  }
   Value add(Value a, Value b) {
     return builder.create<nn::AddOp>(loc, a.getType(), a, b);
   }
   Value linear(Value input, const std::string &prefix) {
     Value weight = param(prefix + ".weight");
     int64_t out = cast<ShapedType>(weight.getType()).getDimSize(0);
-    return builder.create<nn::LinearOp>(loc, tensor({tokens, out}), input,
-                                        weight,
-                                        optionalParam(prefix + ".bias"));
+    return named(builder.create<nn::LinearOp>(loc, tensor({tokens, out}), input,
+                                              weight,
+                                              optionalParam(prefix + ".bias")),
+                 prefix);
   }
   Value norm(Value input, const std::string &prefix);
   Value attention(Value input, const std::string &prefix);
@@ -71,11 +78,13 @@ private:
 Value GraphBuilder::norm(Value input, const std::string &prefix) {
   FloatAttr eps = builder.getF64FloatAttr(c.normEpsilon);
   if (c.normalization == Normalization::RMSNorm)
-    return builder.create<nn::RMSNormOp>(loc, input.getType(), input,
-                                         param(prefix + ".weight"), eps);
-  return builder.create<nn::LayerNormOp>(loc, input.getType(), input,
-                                         param(prefix + ".weight"),
-                                         param(prefix + ".bias"), eps);
+    return named(builder.create<nn::RMSNormOp>(loc, input.getType(), input,
+                                               param(prefix + ".weight"), eps),
+                 prefix);
+  return named(builder.create<nn::LayerNormOp>(loc, input.getType(), input,
+                                               param(prefix + ".weight"),
+                                               param(prefix + ".bias"), eps),
+               prefix);
 }
 
 Value GraphBuilder::attention(Value input, const std::string &prefix) {
@@ -92,10 +101,12 @@ Value GraphBuilder::attention(Value input, const std::string &prefix) {
     q = rope(q);
     k = rope(k);
   }
-  Value context = builder.create<nn::AttentionOp>(
-      loc, q.getType(), q, k, v, builder.getI64IntegerAttr(c.numAttentionHeads),
-      builder.getI64IntegerAttr(c.kvHeads()),
-      builder.getI64IntegerAttr(c.seqLength));
+  Value context = named(builder.create<nn::AttentionOp>(
+                            loc, q.getType(), q, k, v,
+                            builder.getI64IntegerAttr(c.numAttentionHeads),
+                            builder.getI64IntegerAttr(c.kvHeads()),
+                            builder.getI64IntegerAttr(c.seqLength)),
+                        prefix + ".attention");
   return linear(context, prefix + ".o_proj");
 }
 
@@ -107,7 +118,7 @@ Value GraphBuilder::mlp(Value input, const std::string &prefix) {
         loc, linear(input, prefix + ".gate_proj"), up);
   else
     hidden = builder.create<nn::GeLUOp>(loc, up, noApproximation());
-  return linear(hidden, prefix + ".down_proj");
+  return linear(named(hidden, prefix + ".act"), prefix + ".down_proj");
 }
 
 Value GraphBuilder::moeBlock(Value input, const std::string &prefix) {
@@ -116,12 +127,15 @@ Value GraphBuilder::moeBlock(Value input, const std::string &prefix) {
   if (c.inputJitterEps > 0)
     routerInput = builder.create<mlir::moe::JitterOp>(
         loc, input, jitterSeed, builder.getF64FloatAttr(c.inputJitterEps));
-  Value logits = builder.create<mlir::moe::RouterOp>(
-      loc, tensor({tokens, experts}), routerInput,
-      param(prefix + ".gate.weight"));
+  Value logits = named(builder.create<mlir::moe::RouterOp>(
+                           loc, tensor({tokens, experts}), routerInput,
+                           param(prefix + ".gate.weight")),
+                       prefix + ".gate");
   if (c.zLossCoeff > 0)
-    zLosses.push_back(builder.create<mlir::moe::ZLossOp>(
-        loc, logits, builder.getF64FloatAttr(c.zLossCoeff)));
+    zLosses.push_back(
+        named(builder.create<mlir::moe::ZLossOp>(
+                  loc, logits, builder.getF64FloatAttr(c.zLossCoeff)),
+              prefix + ".z_loss"));
 
   // Routing: combine weights and expert indices in the [T, k] layout, and the
   // keep-mask and padded capacity when the experts' rows are bounded.
@@ -134,7 +148,7 @@ Value GraphBuilder::moeBlock(Value input, const std::string &prefix) {
         tensor({tokens, experts}, builder.getI32Type()),
         tensor({tokens, experts}, builder.getI1Type()), logits,
         builder.getF64FloatAttr(factor));
-    weights = choice.getWeights();
+    named(weights = choice.getWeights(), prefix + ".router");
     indices = choice.getIndices();
     keep = choice.getKeep();
     capacity =
@@ -147,7 +161,7 @@ Value GraphBuilder::moeBlock(Value input, const std::string &prefix) {
       auto route = builder.create<mlir::moe::SinkhornOp>(
           loc, weightsType, indicesType, logits, builder.getI64IntegerAttr(k),
           builder.getF64FloatAttr(1e-4), UnitAttr());
-      weights = route.getWeights();
+      named(weights = route.getWeights(), prefix + ".router");
       indices = route.getIndices();
     } else {
       auto route = builder.create<mlir::moe::TopKOp>(
@@ -156,15 +170,17 @@ Value GraphBuilder::moeBlock(Value input, const std::string &prefix) {
               builder.getContext(), c.routerPreSoftmax
                                         ? mlir::moe::SoftmaxPlacement::pre
                                         : mlir::moe::SoftmaxPlacement::post));
-      weights = route.getWeights();
+      named(weights = route.getWeights(), prefix + ".router");
       indices = route.getIndices();
       if (c.loadBalancing != LoadBalancing::None && c.auxLossCoeff > 0) {
         IntegerAttr seqLength;
         if (c.loadBalancing == LoadBalancing::SeqAuxLoss)
           seqLength = builder.getI64IntegerAttr(c.seqLength);
-        auxLosses.push_back(builder.create<mlir::moe::AuxLossOp>(
-            loc, logits, indices, builder.getF64FloatAttr(c.auxLossCoeff),
-            seqLength));
+        auxLosses.push_back(
+            named(builder.create<mlir::moe::AuxLossOp>(
+                      loc, logits, indices,
+                      builder.getF64FloatAttr(c.auxLossCoeff), seqLength),
+                  prefix + ".aux_loss"));
       }
     }
     if (c.capacityFactor) {
@@ -177,7 +193,7 @@ Value GraphBuilder::moeBlock(Value input, const std::string &prefix) {
                                              ? mlir::moe::DropPolicy::probs
                                              : mlir::moe::DropPolicy::position),
           c.padToCapacity ? builder.getUnitAttr() : UnitAttr());
-      keep = bound.getKeep();
+      named(keep = bound.getKeep(), prefix + ".capacity");
       if (c.padToCapacity)
         capacity = mlir::moe::CapacityOp::computeCapacity(tokens, k, experts,
                                                           *c.capacityFactor);
@@ -192,32 +208,38 @@ Value GraphBuilder::moeBlock(Value input, const std::string &prefix) {
       loc, tensor({rows, hidden}), indices.getType(),
       tensor({experts}, builder.getI32Type()), input, indices, keep,
       capacityAttr);
+  named(permute.getRows(), prefix + ".permute");
   Value sizes = permute.getGroupSizes();
   int64_t ffn = c.expertFfnSize();
   std::string stacked = prefix + ".experts.{expert}";
+  // The experts' rows: "experts.w1" holds every expert's w1 output.
   auto groupedMatmul = [&](Value x, const std::string &name, int64_t out) {
-    return builder.create<mlir::moe::GroupedMatmulOp>(
-        loc, tensor({rows, out}), x, param(stacked + name), sizes);
+    return named(builder.create<mlir::moe::GroupedMatmulOp>(
+                     loc, tensor({rows, out}), x,
+                     param(stacked + "." + name + ".weight"), sizes),
+                 prefix + ".experts." + name);
   };
-  Value up = groupedMatmul(permute.getRows(), ".w1.weight", ffn);
+  Value up = groupedMatmul(permute.getRows(), "w1", ffn);
   Value activated;
   if (c.activation == Activation::SwiGLU)
     activated = builder.create<nn::SwiGLUOp>(
-        loc, up, groupedMatmul(permute.getRows(), ".w3.weight", ffn));
+        loc, up, groupedMatmul(permute.getRows(), "w3", ffn));
   else
     activated = builder.create<nn::GeLUOp>(loc, up, noApproximation());
-  Value down = groupedMatmul(activated, ".w2.weight", hidden);
+  named(activated, prefix + ".experts.act");
+  Value down = groupedMatmul(activated, "w2", hidden);
   Value output = builder.create<mlir::moe::UnpermuteOp>(
       loc, tensor({tokens, hidden}), down, permute.getRowMap(), weights);
 
   if (c.sharedExpertFfnHiddenSize) {
+    named(output, prefix + ".routed_experts");
     Value shared = mlp(input, prefix + ".shared_expert");
     if (c.sharedExpertGate)
       shared = builder.create<nn::SigmoidGateOp>(
           loc, shared, linear(input, prefix + ".shared_expert_gate"));
     output = add(output, shared);
   }
-  return output;
+  return named(output, prefix);
 }
 
 Value GraphBuilder::sumOrZero(ArrayRef<Value> values) {
@@ -281,26 +303,37 @@ OwningOpRef<ModuleOp> GraphBuilder::build() {
   jitterSeed = jitter ? body->getArgument(nextInput++) : Value();
 
   Value table = param("model.embed_tokens.weight");
-  Value h = builder.create<nn::EmbeddingOp>(loc, tensor({tokens, c.hiddenSize}),
-                                            body->getArgument(0), table);
+  Value h =
+      named(builder.create<nn::EmbeddingOp>(loc, tensor({tokens, c.hiddenSize}),
+                                            body->getArgument(0), table),
+            "model.embed_tokens");
   if (learnedPositions)
-    h = add(h, builder.create<nn::EmbeddingOp>(
-                   loc, tensor({tokens, c.hiddenSize}), positions,
-                   param("model.embed_positions.weight")));
+    h = named(add(h, builder.create<nn::EmbeddingOp>(
+                         loc, tensor({tokens, c.hiddenSize}), positions,
+                         param("model.embed_positions.weight"))),
+              "model.embed_positions");
   for (int64_t i = 0; i < c.numLayers; ++i) {
     std::string layer = "model.layers." + std::to_string(i);
-    h = add(h, attention(norm(h, layer + ".input_layernorm"),
-                         layer + ".self_attn"));
+    // "<layer>.self_attn_residual" and "<layer>" are the two residual sums;
+    // the second is the decoder layer's output.
+    h = named(add(h, attention(norm(h, layer + ".input_layernorm"),
+                               layer + ".self_attn")),
+              layer + ".self_attn_residual");
     Value normed = norm(h, layer + ".post_attention_layernorm");
-    h = add(h, c.isMoELayer(i) ? moeBlock(normed, layer + ".block_sparse_moe")
-                               : mlp(normed, layer + ".mlp"));
+    h = named(add(h, c.isMoELayer(i)
+                         ? moeBlock(normed, layer + ".block_sparse_moe")
+                         : mlp(normed, layer + ".mlp")),
+              layer);
   }
   h = norm(h, "model.norm");
   Value head = c.tieEmbeddings ? table : param("lm_head.weight");
-  Value logits = builder.create<nn::LinearOp>(
-      loc, tensor({tokens, c.paddedVocabSize()}), h, head, Value());
-  Value loss = builder.create<nn::CrossEntropyOp>(
-      loc, logits, body->getArgument(1), Value());
+  Value logits =
+      named(builder.create<nn::LinearOp>(
+                loc, tensor({tokens, c.paddedVocabSize()}), h, head, Value()),
+            "lm_head");
+  Value loss = named(builder.create<nn::CrossEntropyOp>(
+                         loc, logits, body->getArgument(1), Value()),
+                     "loss");
   builder.create<func::ReturnOp>(
       loc, ValueRange{loss, sumOrZero(auxLosses), sumOrZero(zLosses)});
   return module;

@@ -5,6 +5,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/OpImplementation.h"
+
+#include "llvm/ADT/StringSet.h"
 
 #include "plan_generated.h"
 
@@ -56,6 +59,7 @@ private:
   LogicalResult addAttributes(Operation *op,
                               std::vector<flatbuffers::Offset<plan::Attr>> &);
   void addExpertLoad(func::FuncOp function, Operation *op);
+  std::string activationName(OpResult result);
 
   const ::moe::target::PlanModelInfo &info;
   flatbuffers::FlatBufferBuilder fb;
@@ -71,8 +75,35 @@ private:
   std::vector<flatbuffers::Offset<plan::Op>> ops;
   std::vector<flatbuffers::Offset<plan::NamedTensor>> results;
   std::vector<flatbuffers::Offset<plan::ExpertLoad>> expertLoad;
+  llvm::StringSet<> activationNames;
   int moeLayerOrdinal = 0;
 };
+
+/// The module path the graph builder named the op by ("model.layers.0.
+/// block_sparse_moe.gate"), with the result's own name when the op has
+/// several (".router.indices"); the kernel and op position otherwise, and
+/// for a second op of the same path (a backward op keeps its forward op's
+/// location).
+std::string Emitter::activationName(OpResult result) {
+  Operation *op = result.getOwner();
+  std::string position = "#" + std::to_string(ops.size());
+  auto path = dyn_cast<NameLoc>(op->getLoc());
+  if (!path)
+    return op->getName().getStringRef().str() + position;
+  std::string name = path.getName().str();
+  if (op->getNumResults() > 1) {
+    std::string suffix = "." + std::to_string(result.getResultNumber());
+    if (auto asmOp = dyn_cast<OpAsmOpInterface>(op))
+      asmOp.getAsmResultNames([&](Value value, StringRef text) {
+        if (value == result)
+          suffix = "." + text.str();
+      });
+    name += suffix;
+  }
+  if (!activationNames.insert(name).second)
+    name += position;
+  return name;
+}
 
 FailureOr<plan::DType> Emitter::dtypeOf(Operation *where, Type type) {
   if (type.isF32())
@@ -298,9 +329,9 @@ LogicalResult Emitter::addOp(Operation *op) {
       out.push_back(update->second);
       continue;
     }
-    FailureOr<int> index = addTensor(
-        op, result, kernel + "#" + std::to_string(ops.size()),
-        plan::TensorKind::Activation, offsets[result.getResultNumber()]);
+    FailureOr<int> index = addTensor(op, result, activationName(result),
+                                     plan::TensorKind::Activation,
+                                     offsets[result.getResultNumber()]);
     if (failed(index))
       return failure();
     out.push_back(*index);
@@ -326,6 +357,7 @@ LogicalResult Emitter::addProgram(func::FuncOp function) {
   ops.clear();
   results.clear();
   expertLoad.clear();
+  activationNames.clear();
   moeLayerOrdinal = 0;
   if (failed(addArguments(function)) || failed(addUpdates(function)))
     return failure();

@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -41,6 +42,7 @@ struct Options {
   std::string saveWeights;
   std::string metricsJson;
   std::string dump;
+  bool dumpActivations = false;
   std::optional<int64_t> evalIters;
   std::optional<uint64_t> seed;
   // Training.
@@ -92,6 +94,30 @@ std::string configString(const nlohmann::json &config, const char *key) {
   return config.contains(key) && config[key].is_string()
              ? config[key].get<std::string>()
              : std::string();
+}
+
+/// Runs the forward program on the batch in place and writes each
+/// activation the compiler named after a module path ("model.layers.0.
+/// block_sparse_moe.gate"), copied as its op finishes: the arena reuses the
+/// memory later.
+Status dumpActivations(cpu::Executor &executor, const std::string &path) {
+  const Plan &plan = executor.plan();
+  std::deque<std::vector<uint8_t>> copies;
+  std::vector<SafetensorsEntry> entries;
+  MOERT_RETURN_IF_ERROR(
+      executor.run("forward", [&](size_t, const OpInfo &op) -> Status {
+        for (int index : op.outputs) {
+          const TensorInfo &t = plan.tensors[index];
+          if (t.kind != TensorKind::Activation ||
+              t.name.find('#') != std::string::npos)
+            continue;
+          const auto *bytes = executor.dataAs<uint8_t>(index);
+          copies.emplace_back(bytes, bytes + t.numBytes());
+          entries.push_back({t.name, t.dtype, t.shape, copies.back().data()});
+        }
+        return Status();
+      }));
+  return writeSafetensors(path, entries);
 }
 
 } // namespace
@@ -152,6 +178,10 @@ static int run(int argc, char **argv) {
   app.add_option("--dump", o.dump,
                  "write the model description, batches, parameters, "
                  "gradients and metrics to a directory (for oracles)");
+  app.add_flag("--dump-activations", o.dumpActivations,
+               "with --dump, also write every named activation of the "
+               "forward pass on the first validation micro-batch "
+               "(activations.safetensors)");
   CLI11_PARSE(app, argc, argv);
 
   Plan plan = readPlan(o.plan);
@@ -185,6 +215,9 @@ static int run(int argc, char **argv) {
                   : "969,30,1";
   int64_t trainIters = o.trainIters.value_or(0);
   bool training = trainIters > 0;
+  if (o.dumpActivations && (o.dump.empty() || training))
+    fail("--dump-activations goes with --dump and evaluation (no "
+         "--train-iters)");
 
   uint64_t seed = o.seed.value_or(plan.model.seed);
   StatusOr<data::IndexedDataset> dataset = data::IndexedDataset::open(o.data);
@@ -343,6 +376,8 @@ static int run(int argc, char **argv) {
     writeJson(o.dump + "/batch.json",
               {{"tokens", std::vector<int32_t>(tokens, tokens + n)},
                {"labels", std::vector<int32_t>(labels, labels + n)}});
+    if (o.dumpActivations)
+      check(dumpActivations(executor, o.dump + "/activations.safetensors"));
     StatusOr<EvalResult> first = trainer.evaluate(1);
     check(first.status());
     writeJson(

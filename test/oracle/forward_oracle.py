@@ -28,13 +28,13 @@ def read_safetensors(path):
         (size,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(size))
         data = f.read()
+    types = {"F32": torch.float32, "I32": torch.int32, "I64": torch.int64, "BOOL": torch.bool}
     tensors = {}
     for name, desc in header.items():
         if name == "__metadata__":
             continue
-        assert desc["dtype"] == "F32", name
         begin, end = desc["data_offsets"]
-        values = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32)
+        values = torch.frombuffer(bytearray(data[begin:end]), dtype=types[desc["dtype"]])
         tensors[name] = values.reshape(desc["shape"]).clone()
     return tensors
 

@@ -29,8 +29,21 @@ NamedTensors optimizerTensors(const Plan &plan);
 /// Fills every parameter from `seed`; the same seed gives the same weights.
 void initializeParameters(cpu::Executor &executor, uint64_t seed);
 
-/// Writes the tensors (by default every parameter) atomically: to a temporary
-/// file that is synced and then renamed over `path`.
+/// One tensor of a safetensors file, in the plan's element types (I1 is
+/// written as BOOL).
+struct SafetensorsEntry {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  const void *data;
+};
+
+/// Writes the tensors atomically: to a temporary file that is synced and
+/// then renamed over `path`.
+Status writeSafetensors(const std::string &path,
+                        const std::vector<SafetensorsEntry> &tensors);
+
+/// Writes the tensors (by default every parameter) with writeSafetensors.
 Status saveSafetensors(cpu::Executor &executor, const std::string &path,
                        const NamedTensors &named);
 inline Status saveSafetensors(cpu::Executor &executor,

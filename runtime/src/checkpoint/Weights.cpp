@@ -122,18 +122,25 @@ void initializeParameters(cpu::Executor &executor, uint64_t seed) {
   }
 }
 
-Status saveSafetensors(cpu::Executor &executor, const std::string &path,
-                       const NamedTensors &named) {
-  std::vector<FileTensor> tensors = fileTensors(executor, named);
+Status writeSafetensors(const std::string &path,
+                        const std::vector<SafetensorsEntry> &tensors) {
   nlohmann::ordered_json header;
   header["__metadata__"] = {{"format", "pt"}};
+  std::vector<int64_t> sizes;
   int64_t offset = 0;
-  for (const FileTensor &t : tensors) {
-    int64_t bytes = t.elements * 4;
-    header[t.name] = {{"dtype", "F32"},
+  for (const SafetensorsEntry &t : tensors) {
+    int64_t elements = 1;
+    for (int64_t d : t.shape)
+      elements *= d;
+    sizes.push_back(elements * static_cast<int64_t>(dtypeSize(t.dtype)));
+    const char *dtype = t.dtype == DType::F32   ? "F32"
+                        : t.dtype == DType::I32 ? "I32"
+                        : t.dtype == DType::I64 ? "I64"
+                                                : "BOOL";
+    header[t.name] = {{"dtype", dtype},
                       {"shape", t.shape},
-                      {"data_offsets", {offset, offset + bytes}}};
-    offset += bytes;
+                      {"data_offsets", {offset, offset + sizes.back()}}};
+    offset += sizes.back();
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
@@ -141,9 +148,17 @@ Status saveSafetensors(cpu::Executor &executor, const std::string &path,
   uint64_t headerSize = text.size();
   std::vector<std::string_view> pieces = {
       {reinterpret_cast<const char *>(&headerSize), 8}, text};
-  for (const FileTensor &t : tensors)
-    pieces.emplace_back(reinterpret_cast<const char *>(t.data), t.elements * 4);
+  for (size_t i = 0; i < tensors.size(); ++i)
+    pieces.emplace_back(static_cast<const char *>(tensors[i].data), sizes[i]);
   return writeFileAtomically(path, pieces);
+}
+
+Status saveSafetensors(cpu::Executor &executor, const std::string &path,
+                       const NamedTensors &named) {
+  std::vector<SafetensorsEntry> entries;
+  for (const FileTensor &t : fileTensors(executor, named))
+    entries.push_back({t.name, DType::F32, t.shape, t.data});
+  return writeSafetensors(path, entries);
 }
 
 Status loadSafetensors(cpu::Executor &executor, const std::string &path,

@@ -6,6 +6,7 @@
 #include "moert/Plan.h"
 #include "moert/cpu/Kernels.h"
 
+#include <functional>
 #include <memory>
 
 namespace moert::cpu {
@@ -25,9 +26,14 @@ public:
     return static_cast<T *>(data(index));
   }
 
+  /// Called after each op of a run with its position and the op; a failure
+  /// stops the run.
+  using OpObserver = std::function<Status(size_t, const OpInfo &)>;
+
   /// Runs every op of a program; stops at the first failing one and names
   /// it.
-  Status run(const std::string &program = "forward");
+  Status run(const std::string &program = "forward",
+             const OpObserver &afterOp = {});
 
 private:
   explicit Executor(const Plan &plan) : planRef(&plan) {}

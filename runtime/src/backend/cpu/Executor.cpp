@@ -59,7 +59,7 @@ void *Executor::data(int index) {
   return owned[index].data();
 }
 
-Status Executor::run(const std::string &name) {
+Status Executor::run(const std::string &name, const OpObserver &afterOp) {
   const Program *program = planRef->program(name);
   if (!program)
     return Status::error("the plan has no '" + name + "' program");
@@ -72,6 +72,8 @@ Status Executor::run(const std::string &name) {
     for (int index : op.outputs)
       args.outputs.push_back(data(index));
     Status status = kernels[i]->run(args);
+    if (status.ok() && afterOp)
+      status = afterOp(i, op);
     if (!status.ok())
       return status.within(name + " op " + std::to_string(i) + " (" +
                            op.kernel + ")");
