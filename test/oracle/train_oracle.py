@@ -41,8 +41,7 @@ def learning_rate(c, step):
     style = c["lr_decay_style"]
     if warmup > 0 and k <= warmup:
         return lr * k / warmup
-    # moe-compile decays nothing without a training length (decay_iters 0).
-    if style == "constant" or decay == 0:
+    if style == "constant":
         return lr
     if k > decay:
         return min_lr
@@ -60,24 +59,20 @@ def relative(got, want):
     return abs(got - want) / abs(want) if want != 0 else abs(got)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("dump", help="the directory moe-run --train-iters N --dump wrote")
-    parser.add_argument("--grad-rtol", type=float, default=1e-5)
-    parser.add_argument("--rtol", type=float, default=1e-4)
-    args = parser.parse_args()
-    torch.manual_seed(0)
-    torch.set_num_threads(2)
-    with open(args.dump + "/config.json") as f:
+def replay(dump, grad_rtol=1e-5, rtol=1e-4, log=print):
+    """Replays the run `moe-run --dump` wrote to `dump`, logging a line per
+    comparison; returns whether all agree, and the worst relative errors of
+    the step-1 gradients and of the per-step numbers."""
+    with open(dump + "/config.json") as f:
         config = json.load(f)
-    with open(args.dump + "/steps.json") as f:
+    with open(dump + "/steps.json") as f:
         steps = json.load(f)
     if config["input_jitter_eps"] > 0:
-        sys.exit("input jitter draws its own noise; compare a model without it")
-    params = read_safetensors(args.dump + "/weights.safetensors")
+        raise SystemExit("input jitter draws its own noise; compare a model without it")
+    params = read_safetensors(dump + "/weights.safetensors")
     for p in params.values():
         p.requires_grad_(True)
-    runtime_grads = read_safetensors(args.dump + "/grads.safetensors")
+    runtime_grads = read_safetensors(dump + "/grads.safetensors")
     model = Model(config, params)
 
     micro = config["global_batch_size"] // config["micro_batch_size"]
@@ -90,8 +85,8 @@ def main():
          {"params": no_decay, "weight_decay": 0.0}],
         lr=0.0, betas=(config["adam_beta1"], config["adam_beta2"]), eps=config["adam_eps"])
 
-    print("replaying %d steps of %d micro-batches (global batch %d, micro-batch %d)"
-          % (len(steps), micro, config["global_batch_size"], config["micro_batch_size"]))
+    log("replaying %d steps of %d micro-batches (global batch %d, micro-batch %d)"
+        % (len(steps), micro, config["global_batch_size"], config["micro_batch_size"]))
     ok = True
     grad_worst, grad_worst_name = 0.0, None
     loss_worst = 0.0
@@ -99,8 +94,8 @@ def main():
         step = entry["step"]
         batches = entry["micro_batches"]
         if len(batches) != micro:
-            print("step %d has %d micro-batches, the description %d  MISMATCH"
-                  % (step, len(batches), micro))
+            log("step %d has %d micro-batches, the description %d  MISMATCH"
+                % (step, len(batches), micro))
             ok = False
         optimizer.zero_grad(set_to_none=True)
         totals = {"lm_loss": 0.0, "aux_loss": 0.0, "z_loss": 0.0}
@@ -117,32 +112,32 @@ def main():
         # (1) Step 1's summed gradients, before clipping, against the runtime's.
         if step == 1:
             if set(runtime_grads) != set(params):
-                print("gradient names differ: runtime only %s, parameters only %s  MISMATCH"
-                      % (sorted(set(runtime_grads) - set(params)),
-                         sorted(set(params) - set(runtime_grads))))
+                log("gradient names differ: runtime only %s, parameters only %s  MISMATCH"
+                    % (sorted(set(runtime_grads) - set(params)),
+                       sorted(set(params) - set(runtime_grads))))
                 ok = False
             for name, p in params.items():
                 if name not in runtime_grads:
                     continue
                 want, got = p.grad, runtime_grads[name]
                 if got.shape != want.shape:
-                    print("gradient %s: runtime shape %s, pytorch %s  MISMATCH"
-                          % (name, list(got.shape), list(want.shape)))
+                    log("gradient %s: runtime shape %s, pytorch %s  MISMATCH"
+                        % (name, list(got.shape), list(want.shape)))
                     ok = False
                     continue
                 error = ((got - want).abs().max().item()
                          / max(want.abs().max().item(), 1e-30))
-                if error > args.grad_rtol:
-                    print("gradient %s: max|runtime - pytorch| %.3g, max|pytorch| %.3g, "
-                          "relative error %.2e  MISMATCH"
-                          % (name, (got - want).abs().max().item(),
-                             want.abs().max().item(), error))
+                if error > grad_rtol:
+                    log("gradient %s: max|runtime - pytorch| %.3g, max|pytorch| %.3g, "
+                        "relative error %.2e  MISMATCH"
+                        % (name, (got - want).abs().max().item(),
+                           want.abs().max().item(), error))
                     ok = False
                 if error >= grad_worst:
                     grad_worst, grad_worst_name = error, name
-            print("step 1 gradients of %d parameters: worst relative error %.2e (%s)  %s"
-                  % (len(params), grad_worst, grad_worst_name,
-                     "ok" if grad_worst <= args.grad_rtol else "MISMATCH"))
+            log("step 1 gradients of %d parameters: worst relative error %.2e (%s)  %s"
+                % (len(params), grad_worst, grad_worst_name,
+                   "ok" if grad_worst <= grad_rtol else "MISMATCH"))
 
         # (2) The optimizer step: global norm of the averaged gradient,
         # clipping, the schedule's rate and AdamW.
@@ -165,13 +160,25 @@ def main():
             got, want = entry[name], values[name]
             error = relative(got, want)
             loss_worst = max(loss_worst, error)
-            verdict = "ok" if error <= args.rtol else "MISMATCH"
-            ok &= error <= args.rtol
-            print("step %d %-9s runtime %.9g  pytorch %.9g  relative error %.2e  %s"
-                  % (step, name, got, want, error, verdict))
+            verdict = "ok" if error <= rtol else "MISMATCH"
+            ok &= error <= rtol
+            log("step %d %-9s runtime %.9g  pytorch %.9g  relative error %.2e  %s"
+                % (step, name, got, want, error, verdict))
 
-    print("worst relative error %.2e (tolerance %.0e), gradients %.2e (tolerance %.0e)"
-          % (loss_worst, args.rtol, grad_worst, args.grad_rtol))
+    log("worst relative error %.2e (tolerance %.0e), gradients %.2e (tolerance %.0e)"
+        % (loss_worst, rtol, grad_worst, grad_rtol))
+    return ok, grad_worst, loss_worst
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("dump", help="the directory moe-run --train-iters N --dump wrote")
+    parser.add_argument("--grad-rtol", type=float, default=1e-5)
+    parser.add_argument("--rtol", type=float, default=1e-4)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    ok, _, _ = replay(args.dump, args.grad_rtol, args.rtol)
     sys.exit(0 if ok else 1)
 
 
