@@ -37,6 +37,7 @@ def main():
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
         subprocess.run([args.moe_run, args.plan, "--data", args.data, "--split", "1,1",
                         "--train-iters", str(args.steps), "--log-interval", "1",
+                        "--eval-interval", "0",
                         "--metrics-jsonl", metrics, "--dump", dump],
                        check=True, stdout=subprocess.DEVNULL, env=env)
         rows = [json.loads(line) for line in open(metrics)]
