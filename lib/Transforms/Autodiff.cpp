@@ -61,9 +61,18 @@ LogicalResult ReverseSweep::run() {
   function->setAttr("moe.forward_ops",
                     builder.getI64IntegerAttr(forward.size()));
 
-  // d(lm + aux + z) / d(each loss) = 1, Megatron's backward.
-  for (Value loss : losses)
-    accumulate(loss, splat(builder, loc, loss.getType(), 1.0f));
+  // d(lm + aux + z) / d(each loss) = 1, Megatron's backward. Every result
+  // is such a loss: a scalar of floating point.
+  for (auto [i, loss] : llvm::enumerate(losses)) {
+    auto type = dyn_cast<RankedTensorType>(loss.getType());
+    if (!type || type.getRank() != 0 ||
+        !isa<FloatType>(type.getElementType()))
+      return function.emitError()
+             << "result " << i << " (" << loss.getType()
+             << ") is not a loss to differentiate: every result of @forward "
+                "must be a floating-point scalar";
+    accumulate(loss, splat(builder, loc, type, 1.0f));
+  }
 
   for (Operation *op : llvm::reverse(forward)) {
     SmallVector<Value> resultGrads;
@@ -77,8 +86,9 @@ LogicalResult ReverseSweep::run() {
       continue;
     auto differentiable = dyn_cast<moe::DifferentiableOpInterface>(op);
     if (!differentiable)
-      return op->emitError("has no vector-Jacobian product; only ops with "
-                           "DifferentiableOpInterface can be differentiated");
+      return op->emitOpError("has no vector-Jacobian product; only ops with "
+                             "DifferentiableOpInterface can be "
+                             "differentiated");
     SmallVector<Value> operandGrads(op->getNumOperands());
     if (failed(differentiable.buildVJP(builder, resultGrads, operandGrads)))
       return failure();

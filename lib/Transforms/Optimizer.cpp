@@ -6,6 +6,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
 namespace mlir::moe {
 #define GEN_PASS_DEF_OPTIMIZER
 #include "moe/Transforms/Passes.h.inc"
@@ -28,6 +31,8 @@ private:
   /// Makes @forward_backward add each gradient into its accumulator.
   LogicalResult accumulate(func::FuncOp step,
                            SmallVectorImpl<Gradient> &gradients);
+  /// Reports an option out of its range.
+  LogicalResult checkOptions(ModuleOp module, nn::LRDecayStyle style);
   /// Builds @optimizer_step over the accumulated gradients.
   LogicalResult buildStep(ModuleOp module, ArrayRef<Gradient> gradients);
 };
@@ -83,15 +88,56 @@ FailureOr<nn::LRDecayStyle> parseStyle(StringRef style) {
   return failure();
 }
 
+/// The options' ranges, named as the pass spells them (the ops' verifiers
+/// would report them at an unknown location, under the ops' names).
+LogicalResult OptimizerPass::checkOptions(ModuleOp module,
+                                          nn::LRDecayStyle style) {
+  auto bad = [&](StringRef option, auto value, StringRef rule) {
+    return module.emitError() << option << " " << rule << ", got " << value;
+  };
+  if (microBatches < 1)
+    return bad("micro-batches", static_cast<int64_t>(microBatches),
+               "must be at least 1");
+  if (lr < 0)
+    return bad("lr", static_cast<double>(lr), "must be non-negative");
+  if (minLr < 0 || minLr > lr)
+    return bad("min-lr", static_cast<double>(minLr),
+               "must be in [0, lr = " +
+                   llvm::formatv("{0:e}", static_cast<double>(lr)).str() + "]");
+  if (warmupIters < 0)
+    return bad("warmup-iters", static_cast<int64_t>(warmupIters),
+               "must be non-negative");
+  if (decayIters < 0)
+    return bad("decay-iters", static_cast<int64_t>(decayIters),
+               "must be non-negative (0: the training run)");
+  if (decayIters > 0 && style != nn::LRDecayStyle::constant &&
+      decayIters <= warmupIters)
+    return bad("decay-iters", static_cast<int64_t>(decayIters),
+               "must exceed warmup-iters = " +
+                   std::to_string(static_cast<int64_t>(warmupIters)));
+  if (beta1 < 0 || beta1 >= 1)
+    return bad("beta1", static_cast<double>(beta1), "must be in [0, 1)");
+  if (beta2 < 0 || beta2 >= 1)
+    return bad("beta2", static_cast<double>(beta2), "must be in [0, 1)");
+  if (eps <= 0)
+    return bad("eps", static_cast<double>(eps), "must be positive");
+  if (weightDecay < 0)
+    return bad("weight-decay", static_cast<double>(weightDecay),
+               "must be non-negative");
+  if (clipGrad < 0)
+    return bad("clip-grad", static_cast<double>(clipGrad),
+               "must be non-negative (0: no clipping)");
+  return success();
+}
+
 LogicalResult OptimizerPass::buildStep(ModuleOp module,
                                        ArrayRef<Gradient> gradients) {
   FailureOr<nn::LRDecayStyle> style = parseStyle(decayStyle);
   if (failed(style))
     return module.emitError() << "unknown decay-style '" << decayStyle
                               << "' (constant, linear or cosine)";
-  if (microBatches < 1)
-    return module.emitError() << "micro-batches must be at least 1, got "
-                              << static_cast<int64_t>(microBatches);
+  if (failed(checkOptions(module, *style)))
+    return failure();
   OpBuilder b(module.getContext());
   Location loc = module.getLoc();
   Type scalarStep = RankedTensorType::get({}, b.getI64Type());

@@ -56,7 +56,7 @@ func.func @forward(%x: tensor<4x8xf32> {moe.param = "x"}, %labels: tensor<4xi32>
 func.func @forward(%x: tensor<4x8xf32> {moe.param = "x"}, %idx: tensor<4x2xi32> {moe.input = "indices"},
                    %w1: tensor<2x8x8xf32> {moe.param = "experts.w1.weight"}, %labels: tensor<8xi32> {moe.input = "labels"})
     -> (tensor<f32> {moe.result = "lm_loss"}) {
-  // expected-error @+1 {{has no vector-Jacobian product; only ops with DifferentiableOpInterface can be differentiated}}
+  // expected-error @+1 {{'moe.gather_grouped_matmul' op has no vector-Jacobian product; only ops with DifferentiableOpInterface can be differentiated}}
   %h, %map, %sizes = moe.gather_grouped_matmul %x, %idx, %w1
       : tensor<4x8xf32>, tensor<4x2xi32>, tensor<2x8x8xf32> -> tensor<8x8xf32>, tensor<2xi32>
   %loss = nn.cross_entropy %h, %labels : tensor<8x8xf32>, tensor<8xi32>
@@ -70,9 +70,20 @@ func.func @forward(%rows: tensor<8x8xf32> {moe.param = "rows"}, %w2: tensor<2x8x
                    %sizes: tensor<2xi32> {moe.input = "group_sizes"}, %map: tensor<4x2xi32> {moe.input = "row_map"},
                    %w: tensor<4x2xf32> {moe.input = "weights"}, %labels: tensor<4xi32> {moe.input = "labels"})
     -> (tensor<f32> {moe.result = "lm_loss"}) {
-  // expected-error @+1 {{has no vector-Jacobian product}}
+  // expected-error @+1 {{'moe.grouped_matmul_scatter' op has no vector-Jacobian product}}
   %y = moe.grouped_matmul_scatter %rows, %w2, %sizes, %map, %w
       : tensor<8x8xf32>, tensor<2x8x8xf32>, tensor<2xi32>, tensor<4x2xi32>, tensor<4x2xf32> -> tensor<4x8xf32>
   %loss = nn.cross_entropy %y, %labels : tensor<4x8xf32>, tensor<4xi32>
   return %loss : tensor<f32>
+}
+
+// -----
+
+// Every result is a loss to seed: a count is not one.
+// expected-error @+1 {{result 1 ('tensor<2xi32>') is not a loss to differentiate: every result of @forward must be a floating-point scalar}}
+func.func @forward(%x: tensor<4x8xf32> {moe.param = "x"}, %labels: tensor<4xi32> {moe.input = "labels"},
+                   %counts: tensor<2xi32> {moe.input = "counts"})
+    -> (tensor<f32> {moe.result = "lm_loss"}, tensor<2xi32>) {
+  %loss = nn.cross_entropy %x, %labels : tensor<4x8xf32>, tensor<4xi32>
+  return %loss, %counts : tensor<f32>, tensor<2xi32>
 }

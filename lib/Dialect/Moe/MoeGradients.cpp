@@ -168,19 +168,20 @@ LogicalResult PermuteGradOp::verify() {
                     {shapeOf(getRowMap())[0], shapeOf(getGradRows())[1]});
 }
 
-/// Checks the [E, out, in] weight and the [E] group sizes of a grouped GEMM.
-static LogicalResult verifyGroups(Operation *op, Value weight,
+/// Checks the [E, out, in] weight (or its gradient, named `what`) and the
+/// [E] group sizes of a grouped GEMM.
+static LogicalResult verifyGroups(Operation *op, StringRef what, Value weight,
                                   Value groupSizes) {
-  if (failed(checkRank(op, "weight", weight.getType(), 3)) ||
+  if (failed(checkRank(op, what, weight.getType(), 3)) ||
       failed(checkRank(op, "group_sizes", groupSizes.getType(), 1)))
     return failure();
-  return checkEqual(op, "weight expert count", shapeOf(weight)[0],
+  return checkEqual(op, (what + " expert count").str(), shapeOf(weight)[0],
                     "group count", shapeOf(groupSizes)[0]);
 }
 
 LogicalResult GroupedMatmulGradInputOp::verify() {
   if (failed(checkRank(*this, "grad_output", getGradOutput().getType(), 2)) ||
-      failed(verifyGroups(*this, getWeight(), getGroupSizes())))
+      failed(verifyGroups(*this, "weight", getWeight(), getGroupSizes())))
     return failure();
   ArrayRef<int64_t> dy = shapeOf(getGradOutput()), w = shapeOf(getWeight());
   if (failed(checkEqual(*this, "weight out-features", w[1], "grad_output width",
@@ -192,7 +193,8 @@ LogicalResult GroupedMatmulGradInputOp::verify() {
 LogicalResult GroupedMatmulGradWeightOp::verify() {
   if (failed(checkRank(*this, "grad_output", getGradOutput().getType(), 2)) ||
       failed(checkRank(*this, "rows", getRows().getType(), 2)) ||
-      failed(verifyGroups(*this, getGradWeight(), getGroupSizes())))
+      failed(verifyGroups(*this, "grad_weight", getGradWeight(),
+                          getGroupSizes())))
     return failure();
   ArrayRef<int64_t> dy = shapeOf(getGradOutput()), x = shapeOf(getRows());
   if (failed(checkEqual(*this, "rows count", x[0], "grad_output row count",

@@ -794,7 +794,7 @@ func.func @gmm_grad_weight_rows_rank(%d: tensor<32x128xf32>, %x: tensor<2048xf32
 
 // The result is checked under the name of the weight it is the gradient of.
 func.func @gmm_grad_weight_result_rank(%d: tensor<32x128xf32>, %x: tensor<32x64xf32>, %s: tensor<8xi32>) {
-  // expected-error @+1 {{'moe.grouped_matmul_grad_weight' op expects weight of rank 3, got rank 2}}
+  // expected-error @+1 {{'moe.grouped_matmul_grad_weight' op expects grad_weight of rank 3, got rank 2}}
   %g = moe.grouped_matmul_grad_weight %d, %x, %s : tensor<32x128xf32>, tensor<32x64xf32>, tensor<8xi32> -> tensor<128x64xf32>
   return
 }
@@ -810,7 +810,7 @@ func.func @gmm_grad_weight_sizes_rank(%d: tensor<32x128xf32>, %x: tensor<32x64xf
 // -----
 
 func.func @gmm_grad_weight_groups(%d: tensor<32x128xf32>, %x: tensor<32x64xf32>, %s: tensor<4xi32>) {
-  // expected-error @+1 {{'moe.grouped_matmul_grad_weight' op weight expert count (8) does not match group count (4)}}
+  // expected-error @+1 {{'moe.grouped_matmul_grad_weight' op grad_weight expert count (8) does not match group count (4)}}
   %g = moe.grouped_matmul_grad_weight %d, %x, %s : tensor<32x128xf32>, tensor<32x64xf32>, tensor<4xi32> -> tensor<8x128x64xf32>
   return
 }
