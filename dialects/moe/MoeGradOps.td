@@ -145,18 +145,24 @@ def Moe_GroupedMatmulGradInputOp : Moe_GradOp<"grouped_matmul_grad_input"> {
   let hasVerifier = 1;
 }
 
-def Moe_GroupedMatmulGradWeightOp : Moe_GradOp<"grouped_matmul_grad_weight"> {
+def Moe_GroupedMatmulGradWeightOp : Moe_GradOp<"grouped_matmul_grad_weight", [
+    OptionalTypesMatchWith<"accumulate has the result's type", "grad_weight",
+                           "accumulate", "$_self">]> {
   let summary = "gradient of moe.grouped_matmul with respect to the expert weights";
   let description = [{
     `grad_weight[e] = grad_output_e^T * rows_e` over expert `e`'s rows; zero
-    for an expert with no rows.
+    for an expert with no rows. With `accumulate` the result is
+    `accumulate + grad_weight`: moe-optimizer adds the gradient straight into
+    its accumulator, and no `[E, out, in]` temporary exists.
   }];
   let arguments = (ins Moe_FloatTensor:$grad_output, Moe_FloatTensor:$rows,
-                       Moe_I32Tensor:$group_sizes);
+                       Moe_I32Tensor:$group_sizes,
+                       Optional<Moe_FloatTensor>:$accumulate);
   let results = (outs Moe_FloatTensor:$grad_weight);
   let assemblyFormat = [{
-    $grad_output `,` $rows `,` $group_sizes attr-dict `:` type($grad_output) `,`
-    type($rows) `,` type($group_sizes) `->` type($grad_weight)
+    $grad_output `,` $rows `,` $group_sizes (`accumulate` $accumulate^)?
+    attr-dict `:` type($grad_output) `,` type($rows) `,` type($group_sizes)
+    `->` type($grad_weight)
   }];
   let hasVerifier = 1;
 }

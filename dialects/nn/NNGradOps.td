@@ -14,17 +14,22 @@ class NN_GradOp<string mnemonic, list<Trait> traits = []>
   let hasVerifier = 0;
 }
 
-def NN_EmbeddingGradOp : NN_GradOp<"embedding_grad"> {
+def NN_EmbeddingGradOp : NN_GradOp<"embedding_grad", [
+    OptionalTypesMatchWith<"accumulate has the result's type", "grad_table",
+                           "accumulate", "$_self">]> {
   let summary = "gradient of nn.embedding with respect to the table";
   let description = [{
     `grad_table[v, :] = sum_{t : ids[t] = v} grad_output[t, :]`; rows no id
-    names are zero.
+    names are zero. With `accumulate` the result is `accumulate + grad_table`:
+    moe-optimizer adds the gradient straight into its accumulator, and no
+    table-sized temporary exists.
   }];
-  let arguments = (ins NN_I32Tensor:$ids, NN_FloatTensor:$grad_output);
+  let arguments = (ins NN_I32Tensor:$ids, NN_FloatTensor:$grad_output,
+                       Optional<NN_FloatTensor>:$accumulate);
   let results = (outs NN_FloatTensor:$grad_table);
   let assemblyFormat = [{
-    $ids `,` $grad_output attr-dict `:` type($ids) `,` type($grad_output) `->`
-    type($grad_table)
+    $ids `,` $grad_output (`accumulate` $accumulate^)? attr-dict `:`
+    type($ids) `,` type($grad_output) `->` type($grad_table)
   }];
   let hasVerifier = 1;
 }
@@ -41,14 +46,21 @@ def NN_LinearGradInputOp : NN_GradOp<"linear_grad_input"> {
   let hasVerifier = 1;
 }
 
-def NN_LinearGradWeightOp : NN_GradOp<"linear_grad_weight"> {
+def NN_LinearGradWeightOp : NN_GradOp<"linear_grad_weight", [
+    OptionalTypesMatchWith<"accumulate has the result's type", "grad_weight",
+                           "accumulate", "$_self">]> {
   let summary = "gradient of nn.linear with respect to its weight";
-  let description = "`grad_weight = grad_output^T * input` (`[out, in]`).";
-  let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$input);
+  let description = [{
+    `grad_weight = grad_output^T * input` (`[out, in]`); with `accumulate`,
+    `accumulate + grad_output^T * input` (moe-optimizer's fused gradient
+    accumulation).
+  }];
+  let arguments = (ins NN_FloatTensor:$grad_output, NN_FloatTensor:$input,
+                       Optional<NN_FloatTensor>:$accumulate);
   let results = (outs NN_FloatTensor:$grad_weight);
   let assemblyFormat = [{
-    $grad_output `,` $input attr-dict `:` type($grad_output) `,` type($input)
-    `->` type($grad_weight)
+    $grad_output `,` $input (`accumulate` $accumulate^)? attr-dict `:`
+    type($grad_output) `,` type($input) `->` type($grad_weight)
   }];
   let hasVerifier = 1;
 }

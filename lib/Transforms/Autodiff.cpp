@@ -65,8 +65,7 @@ LogicalResult ReverseSweep::run() {
   // is such a loss: a scalar of floating point.
   for (auto [i, loss] : llvm::enumerate(losses)) {
     auto type = dyn_cast<RankedTensorType>(loss.getType());
-    if (!type || type.getRank() != 0 ||
-        !isa<FloatType>(type.getElementType()))
+    if (!type || type.getRank() != 0 || !isa<FloatType>(type.getElementType()))
       return function.emitError()
              << "result " << i << " (" << loss.getType()
              << ") is not a loss to differentiate: every result of @forward "

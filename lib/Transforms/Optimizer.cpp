@@ -1,5 +1,6 @@
 //===- Optimizer.cpp - gradient accumulation and the AdamW step -----------===//
 
+#include "moe/Dialect/Moe/MoeOps.h"
 #include "moe/Dialect/NN/NNOps.h"
 #include "moe/Transforms/Passes.h"
 
@@ -41,6 +42,23 @@ DictionaryAttr dictionary(OpBuilder &b, StringRef key, StringRef value) {
   return b.getDictionaryAttr(b.getNamedAttr(key, b.getStringAttr(value)));
 }
 
+/// Has the op that computes a weight's whole gradient add it into the
+/// accumulator itself (its `accumulate` operand), when it is one of the ops
+/// that can; the gradient then never has a buffer of its own.
+bool accumulateInPlace(Value grad, Value accumulator) {
+  if (!grad.hasOneUse())
+    return false;
+  return TypeSwitch<Operation *, bool>(grad.getDefiningOp())
+      .Case<nn::EmbeddingGradOp, nn::LinearGradWeightOp,
+            moe::GroupedMatmulGradWeightOp>([&](auto op) {
+        if (op.getAccumulate())
+          return false;
+        op.getAccumulateMutable().assign(accumulator);
+        return true;
+      })
+      .Default([](Operation *) { return false; });
+}
+
 LogicalResult OptimizerPass::accumulate(func::FuncOp step,
                                         SmallVectorImpl<Gradient> &gradients) {
   OpBuilder b(step.getContext());
@@ -57,14 +75,16 @@ LogicalResult OptimizerPass::accumulate(func::FuncOp step,
     unsigned index = step.getNumArguments();
     step.insertArgument(index, type, dictionary(b, "moe.state", state),
                         step.getLoc());
-    // Add right where the gradient is complete, so that its buffer dies
-    // there rather than living to the end of the step.
-    if (Operation *producer = results[i].getDefiningOp())
-      b.setInsertionPointAfter(producer);
-    else
-      b.setInsertionPoint(ret);
-    results[i] =
-        b.create<nn::AddOp>(step.getLoc(), step.getArgument(index), results[i]);
+    Value accumulator = step.getArgument(index);
+    if (!accumulateInPlace(results[i], accumulator)) {
+      // Add right where the gradient is complete, so that its buffer dies
+      // there rather than living to the end of the step.
+      if (Operation *producer = results[i].getDefiningOp())
+        b.setInsertionPointAfter(producer);
+      else
+        b.setInsertionPoint(ret);
+      results[i] = b.create<nn::AddOp>(step.getLoc(), accumulator, results[i]);
+    }
     resultAttrs[i] = dictionary(b, "moe.update", state);
     gradients.push_back({name, type});
   }

@@ -153,6 +153,75 @@ TEST(DenseGrad, EmbeddingRejectsIdsOutsideTheTable) {
       << status.message();
 }
 
+/// Runs `kernel` on `inputs` three times: into a fresh gradient, adding onto
+/// a separate accumulator, and adding onto the accumulator in place (its
+/// input and output one tensor, as moe-optimizer's plans have it); the two
+/// sums must be accumulator + gradient.
+void expectAccumulates(const std::string &kernel,
+                       const std::vector<std::vector<int64_t>> &shapes,
+                       const std::vector<std::vector<float>> &values,
+                       std::vector<int64_t> gradShape, int idsInput = -1) {
+  PlanFixture f;
+  std::vector<int> inputs;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    inputs.push_back(f.tensor(
+        shapes[i], static_cast<int>(i) == idsInput ? DType::I32 : DType::F32));
+  int fresh = f.tensor(gradShape), acc = f.tensor(gradShape),
+      separate = f.tensor(gradShape), inPlace = f.tensor(gradShape);
+  f.op(kernel, inputs, {fresh});
+  std::vector<int> withAcc = inputs, withSelf = inputs;
+  withAcc.push_back(acc);
+  withSelf.push_back(inPlace);
+  f.op(kernel, withAcc, {separate});
+  f.op(kernel, withSelf, {inPlace});
+  Status status = f.prepare();
+  ASSERT_TRUE(status.ok()) << status.message();
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    if (static_cast<int>(i) == idsInput) {
+      std::vector<int32_t> ids(values[i].begin(), values[i].end());
+      f.set(inputs[i], ids);
+    } else {
+      f.set(inputs[i], values[i]);
+    }
+  }
+  size_t n = f.get<float>(acc).size();
+  std::vector<float> start = uniform(n, 77);
+  f.set(acc, start);
+  f.set(inPlace, start);
+  runPlan(f);
+  std::vector<float> g = f.get<float>(fresh), a = f.get<float>(separate),
+                     b = f.get<float>(inPlace);
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_NEAR(a[i], start[i] + g[i], 1e-5f) << kernel << " element " << i;
+    EXPECT_NEAR(b[i], start[i] + g[i], 1e-5f) << kernel << " element " << i;
+  }
+}
+
+TEST(DenseGrad, WeightGradientsAddIntoAnAccumulator) {
+  expectAccumulates("nn.linear_grad_weight", {{5, 3}, {5, 7}},
+                    {uniform(15, 50), uniform(35, 51)}, {3, 7});
+  expectAccumulates("nn.embedding_grad", {{5}, {5, 4}},
+                    {{3, 0, 3, 1, 0}, uniform(20, 52)}, {6, 4}, 0);
+  // An expert with no rows keeps its accumulated gradient.
+  expectAccumulates("moe.grouped_matmul_grad_weight", {{7, 4}, {7, 3}, {3}},
+                    {uniform(28, 53), uniform(21, 54), {3, 0, 2}}, {3, 4, 3},
+                    2);
+}
+
+TEST(DenseGrad, EmbeddingLeavesTheAccumulatorOnABadId) {
+  PlanFixture f;
+  int ids = f.tensor({2}, DType::I32), dy = f.tensor({2, 3}),
+      acc = f.tensor({4, 3});
+  f.op("nn.embedding_grad", {ids, dy, acc}, {acc});
+  ASSERT_TRUE(f.prepare().ok());
+  f.set(ids, std::vector<int32_t>{1, 4});
+  f.set(dy, uniform(6, 55));
+  std::vector<float> start = uniform(12, 56);
+  f.set(acc, start);
+  EXPECT_FALSE(f.executor->run().ok());
+  EXPECT_EQ(f.get<float>(acc), start);
+}
+
 TEST(DenseGrad, LinearInputWeightAndBias) {
   PlanFixture f;
   int x = f.tensor({5, 7}), w = f.tensor({3, 7}), b = f.tensor({3}),

@@ -6,15 +6,15 @@
 //
 // @forward_backward gains one accumulator argument per gradient, after the
 // others, adds each gradient into it right where the gradient is complete, and
-// returns the sums as the accumulators' new values.
+// returns the sums as the accumulators' new values. A weight gradient op
+// adds into the accumulator itself (accumulate).
 // CHECK-LABEL: func.func @forward_backward(
 // CHECK-SAME: %[[X:arg[0-9]+]]: tensor<4x8xf32> {moe.input = "hidden"}, %{{.*}}: tensor<4xi32> {moe.input = "labels"},
 // CHECK-SAME: %[[G:arg[0-9]+]]: tensor<8xf32> {moe.param = "norm.weight"}, %[[W:arg[0-9]+]]: tensor<16x8xf32> {moe.param = "fc.weight"}, %[[B:arg[0-9]+]]: tensor<16xf32> {moe.param = "fc.bias"},
 // CHECK-SAME: %[[AG:arg[0-9]+]]: tensor<8xf32> {moe.state = "grad.norm.weight"}, %[[AW:arg[0-9]+]]: tensor<16x8xf32> {moe.state = "grad.fc.weight"}, %[[AB:arg[0-9]+]]: tensor<16xf32> {moe.state = "grad.fc.bias"})
 // CHECK-SAME: -> (tensor<f32> {moe.result = "lm_loss"}, tensor<8xf32> {moe.update = "grad.norm.weight"}, tensor<16x8xf32> {moe.update = "grad.fc.weight"}, tensor<16xf32> {moe.update = "grad.fc.bias"})
 // CHECK: %[[LOSS:.*]] = nn.cross_entropy
-// CHECK: %[[DW:.*]] = nn.linear_grad_weight
-// CHECK-NEXT: %[[SW:.*]] = nn.add %[[AW]], %[[DW]] : tensor<16x8xf32>
+// CHECK: %[[SW:.*]] = nn.linear_grad_weight %{{.*}}, %{{.*}} accumulate %[[AW]] : tensor<4x16xf32>, tensor<4x8xf32> -> tensor<16x8xf32>
 // CHECK-NEXT: %[[DB:.*]] = nn.bias_grad
 // CHECK-NEXT: %[[SB:.*]] = nn.add %[[AB]], %[[DB]] : tensor<16xf32>
 // CHECK-NEXT: %{{.*}}, %[[DG:.*]] = nn.rmsnorm_grad
@@ -83,8 +83,7 @@ func.func @forward(%x: tensor<4x8xf32> {moe.input = "hidden"}, %labels: tensor<4
 // CHECK: %[[DS:.*]] = moe.grouped_matmul_grad_input
 // CHECK-DAG: %[[SB:.*]] = nn.add %[[AB]], %[[DS]]
 // CHECK-DAG: %[[SA:.*]] = nn.add %[[AA]], %[[DS]]
-// CHECK: %[[DE:.*]] = moe.grouped_matmul_grad_weight
-// CHECK-NEXT: %[[SE:.*]] = nn.add %[[AE]], %[[DE]]
+// CHECK: %[[SE:.*]] = moe.grouped_matmul_grad_weight %{{.*}}, %{{.*}}, %{{.*}} accumulate %[[AE]]
 // CHECK-NEXT: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : tensor<3xf32>
 // CHECK-NEXT: %[[SU:.*]] = nn.add %[[AU]], %[[ZERO]]
 // CHECK-NEXT: return %{{.*}}, %[[SA]], %[[SB]], %[[SU]], %[[SE]]

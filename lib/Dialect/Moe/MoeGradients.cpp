@@ -30,7 +30,7 @@ LogicalResult RouterOp::buildVJP(OpBuilder &b, ArrayRef<Value> resultGrads,
   operandGrads[0] = b.create<nn::LinearGradInputOp>(
       getLoc(), getInput().getType(), dy, getWeight());
   operandGrads[1] = b.create<nn::LinearGradWeightOp>(
-      getLoc(), getWeight().getType(), dy, getInput());
+      getLoc(), getWeight().getType(), dy, getInput(), Value());
   return success();
 }
 
@@ -111,7 +111,7 @@ LogicalResult GroupedMatmulOp::buildVJP(OpBuilder &b,
   operandGrads[0] = b.create<GroupedMatmulGradInputOp>(
       getLoc(), getRows().getType(), dy, getWeight(), getGroupSizes());
   operandGrads[1] = b.create<GroupedMatmulGradWeightOp>(
-      getLoc(), getWeight().getType(), dy, getRows(), getGroupSizes());
+      getLoc(), getWeight().getType(), dy, getRows(), getGroupSizes(), Value());
   return success();
 }
 
@@ -193,8 +193,8 @@ LogicalResult GroupedMatmulGradInputOp::verify() {
 LogicalResult GroupedMatmulGradWeightOp::verify() {
   if (failed(checkRank(*this, "grad_output", getGradOutput().getType(), 2)) ||
       failed(checkRank(*this, "rows", getRows().getType(), 2)) ||
-      failed(verifyGroups(*this, "grad_weight", getGradWeight(),
-                          getGroupSizes())))
+      failed(
+          verifyGroups(*this, "grad_weight", getGradWeight(), getGroupSizes())))
     return failure();
   ArrayRef<int64_t> dy = shapeOf(getGradOutput()), x = shapeOf(getRows());
   if (failed(checkEqual(*this, "rows count", x[0], "grad_output row count",

@@ -24,8 +24,8 @@ static Type typeOf(Value value) { return value.getType(); }
 
 LogicalResult EmbeddingOp::buildVJP(OpBuilder &b, ArrayRef<Value> resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
-  operandGrads[1] = b.create<EmbeddingGradOp>(getLoc(), typeOf(getTable()),
-                                              getIds(), resultGrads[0]);
+  operandGrads[1] = b.create<EmbeddingGradOp>(
+      getLoc(), typeOf(getTable()), getIds(), resultGrads[0], Value());
   return success();
 }
 
@@ -35,7 +35,7 @@ LogicalResult LinearOp::buildVJP(OpBuilder &b, ArrayRef<Value> resultGrads,
   operandGrads[0] = b.create<LinearGradInputOp>(getLoc(), typeOf(getInput()),
                                                 dy, getWeight());
   operandGrads[1] = b.create<LinearGradWeightOp>(getLoc(), typeOf(getWeight()),
-                                                 dy, getInput());
+                                                 dy, getInput(), Value());
   if (Value bias = getBias())
     operandGrads[2] = b.create<BiasGradOp>(getLoc(), typeOf(bias), dy);
   return success();

@@ -165,6 +165,8 @@ func.func @dispatch_backward(%drows: tensor<32x64xf32>, %map: tensor<16x2xi32>, 
   %2 = moe.grouped_matmul_grad_input %dh, %w1, %sizes : tensor<32x128xf32>, tensor<8x128x64xf32>, tensor<8xi32> -> tensor<32x64xf32>
   // CHECK: moe.grouped_matmul_grad_weight %{{.*}}, %{{.*}}, %{{.*}} : tensor<32x128xf32>, tensor<32x64xf32>, tensor<8xi32> -> tensor<8x128x64xf32>
   %3 = moe.grouped_matmul_grad_weight %dh, %rows, %sizes : tensor<32x128xf32>, tensor<32x64xf32>, tensor<8xi32> -> tensor<8x128x64xf32>
+  // CHECK: moe.grouped_matmul_grad_weight %{{.*}}, %{{.*}}, %{{.*}} accumulate %{{.*}} : tensor<32x128xf32>, tensor<32x64xf32>, tensor<8xi32> -> tensor<8x128x64xf32>
+  %acc = moe.grouped_matmul_grad_weight %dh, %rows, %sizes accumulate %w1 : tensor<32x128xf32>, tensor<32x64xf32>, tensor<8xi32> -> tensor<8x128x64xf32>
   // bf16 rows keep their type.
   // CHECK: moe.permute_grad %{{.*}}, %{{.*}} : tensor<32x64xbf16>, tensor<16x2xi32> -> tensor<16x64xbf16>
   %4 = moe.permute_grad %hb, %map : tensor<32x64xbf16>, tensor<16x2xi32> -> tensor<16x64xbf16>

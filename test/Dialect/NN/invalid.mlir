@@ -300,6 +300,15 @@ func.func @adamw_bf16_master(%p: tensor<8xbf16>, %lr: tensor<f32>, %n: tensor<i6
 // Backward ops
 //===----------------------------------------------------------------------===//
 
+// The accumulator has the gradient's type.
+func.func @linear_grad_weight_accumulate(%dy: tensor<16x256xf32>, %x: tensor<16x64xf32>, %acc: tensor<256x32xf32>) {
+  // expected-error @+1 {{'nn.linear_grad_weight' op failed to verify that accumulate has the result's type}}
+  %g = "nn.linear_grad_weight"(%dy, %x, %acc) : (tensor<16x256xf32>, tensor<16x64xf32>, tensor<256x32xf32>) -> tensor<256x64xf32>
+  return
+}
+
+// -----
+
 func.func @embedding_grad_ids_rank(%ids: tensor<8x2xi32>, %dy: tensor<16x64xf32>) {
   // expected-error @+1 {{'nn.embedding_grad' op expects ids of rank 1, got rank 2}}
   %g = nn.embedding_grad %ids, %dy : tensor<8x2xi32>, tensor<16x64xf32> -> tensor<256x64xf32>

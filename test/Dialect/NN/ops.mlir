@@ -82,6 +82,11 @@ func.func @backward_ops(%ids: tensor<16xi32>, %labels: tensor<16xi32>, %mask: te
   %1 = nn.linear_grad_input %dlogits, %w : tensor<16x256xf32>, tensor<256x64xf32> -> tensor<16x64xf32>
   // CHECK: nn.linear_grad_weight %{{.*}}, %{{.*}} : tensor<16x256xf32>, tensor<16x64xf32> -> tensor<256x64xf32>
   %2 = nn.linear_grad_weight %dlogits, %x : tensor<16x256xf32>, tensor<16x64xf32> -> tensor<256x64xf32>
+  // Adding into a gradient accumulator.
+  // CHECK: nn.embedding_grad %{{.*}}, %{{.*}} accumulate %{{.*}} : tensor<16xi32>, tensor<16x64xf32> -> tensor<256x64xf32>
+  %acc0 = nn.embedding_grad %ids, %dy accumulate %w : tensor<16xi32>, tensor<16x64xf32> -> tensor<256x64xf32>
+  // CHECK: nn.linear_grad_weight %{{.*}}, %{{.*}} accumulate %{{.*}} : tensor<16x256xf32>, tensor<16x64xf32> -> tensor<256x64xf32>
+  %acc2 = nn.linear_grad_weight %dlogits, %x accumulate %w : tensor<16x256xf32>, tensor<16x64xf32> -> tensor<256x64xf32>
   // CHECK: nn.bias_grad %{{.*}} : tensor<16x256xf32> -> tensor<256xf32>
   %3 = nn.bias_grad %dlogits : tensor<16x256xf32> -> tensor<256xf32>
   // CHECK: %{{.*}}, %{{.*}} = nn.rmsnorm_grad %{{.*}}, %{{.*}}, %{{.*}} eps = 1.000000e-05 : tensor<16x64xf32>, tensor<64xf32>

@@ -22,13 +22,15 @@ namespace {
 
 Status checkEmbeddingGrad(const Plan &plan, const OpInfo &op) {
   OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.arity(2, 1, 1));
   MOERT_RETURN_IF_ERROR(c.type(c.in(0), "ids", DType::I32, 1));
   MOERT_RETURN_IF_ERROR(c.type(c.in(1), "grad_output", DType::F32, 2));
   MOERT_RETURN_IF_ERROR(
       c.shape(c.in(1), "grad_output", {c.in(0).shape[0], cols(c.in(1))}));
   MOERT_RETURN_IF_ERROR(c.type(c.out(0), "grad_table", DType::F32, 2));
-  return c.shape(c.out(0), "grad_table", {rows(c.out(0)), cols(c.in(1))});
+  MOERT_RETURN_IF_ERROR(
+      c.shape(c.out(0), "grad_table", {rows(c.out(0)), cols(c.in(1))}));
+  return checkAccumulate(c, 2);
 }
 
 Status runEmbeddingGrad(const KernelArgs &a) {
@@ -37,14 +39,17 @@ Status runEmbeddingGrad(const KernelArgs &a) {
   float *table = a.out<float>(0);
   int64_t tokens = a.input(0).shape[0], vocab = rows(a.output(0)),
           width = cols(a.output(0));
-  std::fill(table, table + vocab * width, 0.0f);
-  // Serial: tokens with the same id add into the same row.
-  for (int64_t t = 0; t < tokens; ++t) {
+  // Every id first: an accumulator is not left half updated.
+  for (int64_t t = 0; t < tokens; ++t)
     if (ids[t] < 0 || ids[t] >= vocab)
       return Status::error("token id " + std::to_string(ids[t]) +
                            " at position " + std::to_string(t) +
                            " is outside the table of " + std::to_string(vocab) +
                            " rows (" + a.output(0).name + ")");
+  if (startFromAccumulator(a, 2) == 0.0f)
+    std::fill(table, table + vocab * width, 0.0f);
+  // Serial: tokens with the same id add into the same row.
+  for (int64_t t = 0; t < tokens; ++t) {
     float *row = table + ids[t] * width;
     for (int64_t h = 0; h < width; ++h)
       row[h] += dy[t * width + h];
@@ -76,19 +81,22 @@ Status runLinearGradInput(const KernelArgs &a) {
 
 Status checkLinearGradWeight(const Plan &plan, const OpInfo &op) {
   OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.arity(2, 1, 1));
   MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_output", DType::F32, 2));
   MOERT_RETURN_IF_ERROR(c.type(c.in(1), "input", DType::F32, 2));
   MOERT_RETURN_IF_ERROR(
       c.shape(c.in(1), "input", {rows(c.in(0)), cols(c.in(1))}));
-  return c.shape(c.out(0), "grad_weight", {cols(c.in(0)), cols(c.in(1))});
+  MOERT_RETURN_IF_ERROR(
+      c.shape(c.out(0), "grad_weight", {cols(c.in(0)), cols(c.in(1))}));
+  return checkAccumulate(c, 2);
 }
 
 Status runLinearGradWeight(const KernelArgs &a) {
   int64_t tokens = rows(a.input(0)), out = cols(a.input(0)),
           in = cols(a.input(1));
+  float beta = startFromAccumulator(a, 2);
   matmulTransA(a.in<float>(0), a.in<float>(1), a.out<float>(0), out, in, tokens,
-               out, in, in);
+               out, in, in, beta);
   return Status();
 }
 

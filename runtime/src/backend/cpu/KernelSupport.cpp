@@ -141,6 +141,24 @@ double logSumExp(const float *logits, int64_t n) {
   return max + std::log(sum);
 }
 
+Status checkAccumulate(const OpChecker &c, size_t index) {
+  if (!c.hasInput(index))
+    return Status();
+  MOERT_RETURN_IF_ERROR(
+      c.type(c.in(index), "accumulate", DType::F32, c.out(0).shape.size()));
+  return c.shape(c.in(index), "accumulate", c.out(0).shape);
+}
+
+float startFromAccumulator(const KernelArgs &a, size_t index) {
+  const float *accumulator = a.in<float>(index);
+  if (!accumulator)
+    return 0.0f;
+  float *out = a.out<float>(0);
+  if (accumulator != out)
+    std::copy(accumulator, accumulator + a.output(0).numElements(), out);
+  return 1.0f;
+}
+
 void rotateByPosition(const KernelArgs &a, float direction) {
   int64_t tokens = rows(a.input(0)), width = cols(a.input(0));
   int64_t headDim = a.intAttr("head_dim"), half = headDim / 2;

@@ -72,6 +72,15 @@ void softmaxRow(const float *logits, int64_t n, std::vector<double> &probs);
 /// log(sum(exp(logits))) of one row.
 double logSumExp(const float *logits, int64_t n);
 
+/// Checks the optional `accumulate` operand `index` of a weight-gradient op:
+/// f32 of output 0's shape.
+Status checkAccumulate(const OpChecker &c, size_t index);
+/// Starts output 0 of a weight-gradient op from its `accumulate` operand
+/// (input `index`) when it has one, copying it unless the plan gave both one
+/// buffer (the accumulator updated in place). Returns the GEMM beta that
+/// adds the gradient onto output 0: 1 after that, 0 without the operand.
+float startFromAccumulator(const KernelArgs &a, size_t index);
+
 /// nn.rope on the op's input 0 into its output 0; `direction` -1 rotates by
 /// minus the angle, the transpose that nn.rope_grad applies.
 void rotateByPosition(const KernelArgs &a, float direction);

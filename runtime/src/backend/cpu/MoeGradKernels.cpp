@@ -361,14 +361,16 @@ Status runGroupedMatmulGradInput(const KernelArgs &a) {
 
 Status checkGroupedMatmulGradWeight(const Plan &plan, const OpInfo &op) {
   OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.arity(3, 1, 1));
   MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_output", DType::F32, 2));
   MOERT_RETURN_IF_ERROR(c.type(c.in(1), "rows", DType::F32, 2));
   MOERT_RETURN_IF_ERROR(
       c.shape(c.in(1), "rows", {rows(c.in(0)), cols(c.in(1))}));
   MOERT_RETURN_IF_ERROR(c.type(c.in(2), "group_sizes", DType::I32, 1));
-  return c.shape(c.out(0), "grad_weight",
-                 {c.in(2).shape[0], cols(c.in(0)), cols(c.in(1))});
+  MOERT_RETURN_IF_ERROR(
+      c.shape(c.out(0), "grad_weight",
+              {c.in(2).shape[0], cols(c.in(0)), cols(c.in(1))}));
+  return checkAccumulate(c, 3);
 }
 
 /// W_e's gradient is dy_e^T x_e over its group's rows.
@@ -380,11 +382,12 @@ Status runGroupedMatmulGradWeight(const KernelArgs &a) {
   StatusOr<std::vector<int64_t>> starts = groupStarts(sizes, experts, numRows);
   if (!starts.ok())
     return starts.status();
-  // An empty group is a product over zero rows, which BLAS sets to zero.
+  // An empty group is a product over zero rows: BLAS leaves beta * C.
+  float beta = startFromAccumulator(a, 3);
   for (int64_t e = 0; e < experts; ++e)
     matmulTransA(dy + (*starts)[e] * outWidth, x + (*starts)[e] * inWidth,
                  a.out<float>(0) + e * outWidth * inWidth, outWidth, inWidth,
-                 sizes[e], outWidth, inWidth, inWidth);
+                 sizes[e], outWidth, inWidth, inWidth, beta);
   return Status();
 }
 
