@@ -5,7 +5,7 @@ torch.optim.AdamW), side by side on the same machine, weights and batches.
 
     bench/train.py build/tiny.plan build/corpus/tiny_text_document --steps 20
 
-Runs moe-run --train-iters N --dump, then replays the same N steps in
+Runs the first N steps of moe-run --train-iters --dump, then replays them in
 PyTorch, and prints the mean step time of each (the first step of each is
 left out as warm-up) and their ratio.
 """
@@ -28,6 +28,9 @@ def main():
     parser.add_argument("plan")
     parser.add_argument("data")
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--schedule", type=int, default=1000,
+                        help="the run's length for the learning-rate schedule "
+                        "(longer than any warmup); the first --steps are timed")
     parser.add_argument("--moe-run", default="build/bin/moe-run")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -36,7 +39,8 @@ def main():
         dump, metrics = work + "/dump", work + "/metrics.jsonl"
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
         subprocess.run([args.moe_run, args.plan, "--data", args.data, "--split", "1,1",
-                        "--train-iters", str(args.steps), "--log-interval", "1",
+                        "--train-iters", str(max(args.steps, args.schedule)),
+                        "--exit-interval", str(args.steps), "--log-interval", "1",
                         "--eval-interval", "0",
                         "--metrics-jsonl", metrics, "--dump", dump],
                        check=True, stdout=subprocess.DEVNULL, env=env)
