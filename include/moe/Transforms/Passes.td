@@ -56,7 +56,10 @@ def Optimizer : Pass<"moe-optimizer", "::mlir::ModuleOp"> {
 
     - `@forward_backward` adds each gradient into an accumulator argument
       (`moe.state = "grad.<name>"`) and returns the sum as the accumulator's
-      new value (`moe.update`); the runtime zeroes the accumulators at the
+      new value (`moe.update`); an embedding, linear or grouped GEMM weight
+      gradient that is a parameter's whole gradient adds into the
+      accumulator itself (its `accumulate` operand), with no buffer of its
+      own; the runtime zeroes the accumulators at the
       start of each optimizer step and runs this function once per
       micro-batch.
     - `@optimizer_step(step, params, grads, exp_avg, exp_avg_sq)` computes the
