@@ -9,8 +9,8 @@ packages=(
   libgtest-dev clang-format-19
   libflatbuffers-dev flatbuffers-compiler
   libopenblas-openmp-dev libopenblas0-openmp
-  nlohmann-json3-dev libcli11-dev libsentencepiece-dev zlib1g-dev
-  python3-torch
+  nlohmann-json3-dev libcli11-dev libsentencepiece-dev libfmt-dev
+  python3-torch python3-matplotlib
 )
 
 missing=()

@@ -20,3 +20,8 @@ config.substitutions.append(("%moe_src_root", config.moe_src_root))
 # The PyTorch oracle runs on Debian's interpreter, which has python3-torch
 # (scripts/install-deps.sh installs it; without it the oracle tests fail).
 config.substitutions.append(("%python", config.python))
+
+# The plot script, on the same interpreter (it needs python3-matplotlib).
+config.substitutions.append(
+    ("%moe-plot", config.python + " " + os.path.join(config.moe_tools_dir, "moe-plot"))
+)

@@ -2,6 +2,7 @@
 
 #include "moe/Target/PlanEmitter.h"
 #include "moe/Dialect/Moe/MoeOps.h"
+#include "moe/Dialect/NN/NNOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -9,12 +10,42 @@
 
 #include "llvm/ADT/StringSet.h"
 
+#include "moert/PlanNames.h"
 #include "plan_generated.h"
 
 using namespace mlir;
 namespace plan = moert::plan;
+namespace names = moert::names;
 
 namespace {
+
+// The plan stores enumerated attributes by their dialect's values.
+template <typename A, typename B> constexpr bool sameValue(A a, B b) {
+  return static_cast<int64_t>(a) == static_cast<int64_t>(b);
+}
+static_assert(sameValue(mlir::moe::SoftmaxPlacement::pre,
+                        plan::SoftmaxPlacement::Pre) &&
+              sameValue(mlir::moe::SoftmaxPlacement::post,
+                        plan::SoftmaxPlacement::Post));
+static_assert(sameValue(mlir::moe::DropPolicy::probs,
+                        plan::DropPolicy::Probs) &&
+              sameValue(mlir::moe::DropPolicy::position,
+                        plan::DropPolicy::Position));
+static_assert(sameValue(mlir::moe::CommGroup::dp, plan::CommGroup::DP) &&
+              sameValue(mlir::moe::CommGroup::ep, plan::CommGroup::EP) &&
+              sameValue(mlir::moe::CommGroup::edp, plan::CommGroup::EDP) &&
+              sameValue(mlir::moe::CommGroup::world, plan::CommGroup::World));
+static_assert(sameValue(mlir::moe::Reduction::sum, plan::Reduction::Sum) &&
+              sameValue(mlir::moe::Reduction::mean, plan::Reduction::Mean) &&
+              sameValue(mlir::moe::Reduction::max, plan::Reduction::Max));
+static_assert(sameValue(mlir::nn::GeluApproximation::none,
+                        plan::GeluApproximation::None) &&
+              sameValue(mlir::nn::GeluApproximation::tanh,
+                        plan::GeluApproximation::Tanh));
+static_assert(
+    sameValue(mlir::nn::LRDecayStyle::constant, plan::LRDecayStyle::Constant) &&
+    sameValue(mlir::nn::LRDecayStyle::linear, plan::LRDecayStyle::Linear) &&
+    sameValue(mlir::nn::LRDecayStyle::cosine, plan::LRDecayStyle::Cosine));
 
 /// The decoder layer a parameter belongs to, from "model.layers.<n>.".
 int layerOf(StringRef name) {
@@ -41,10 +72,12 @@ plan::Init initOf(StringRef name) {
 /// shared by every program) and one program per function.
 class Emitter {
 public:
-  explicit Emitter(const ::moe::target::PlanModelInfo &info) : info(info) {}
+  Emitter(const ::moe::target::PlanModelInfo &info,
+          const ::moe::target::PlanTrainingInfo &training)
+      : info(info), training(training) {}
 
   LogicalResult addProgram(func::FuncOp function);
-  void finish(ModuleOp module, std::vector<uint8_t> &bytes);
+  LogicalResult finish(ModuleOp module, std::vector<uint8_t> &bytes);
 
 private:
   FailureOr<plan::DType> dtypeOf(Operation *where, Type type);
@@ -60,8 +93,10 @@ private:
                               std::vector<flatbuffers::Offset<plan::Attr>> &);
   void addExpertLoad(func::FuncOp function, Operation *op);
   std::string activationName(OpResult result);
+  flatbuffers::Offset<plan::Schedule> addSchedule(ModuleOp module);
 
   const ::moe::target::PlanModelInfo &info;
+  const ::moe::target::PlanTrainingInfo &training;
   flatbuffers::FlatBufferBuilder fb;
   std::vector<flatbuffers::Offset<plan::Tensor>> tensors;
   std::vector<flatbuffers::Offset<plan::Program>> programs;
@@ -251,45 +286,55 @@ LogicalResult Emitter::addConstant(arith::ConstantOp op) {
 LogicalResult
 Emitter::addAttributes(Operation *op,
                        std::vector<flatbuffers::Offset<plan::Attr>> &attrs) {
-  auto add = [&](StringRef key, int64_t i, double f) {
-    attrs.push_back(plan::CreateAttrDirect(fb, key.str().c_str(), i, f));
+  auto add = [&](StringRef key, plan::AttrValue kind,
+                 flatbuffers::Offset<void> value) {
+    attrs.push_back(
+        plan::CreateAttr(fb, fb.CreateString(key.str()), kind, value));
+  };
+  auto addInt = [&](StringRef key, int64_t value) {
+    add(key, plan::AttrValue::IntAttr, plan::CreateIntAttr(fb, value).Union());
+  };
+  auto addBool = [&](StringRef key, bool value) {
+    add(key, plan::AttrValue::BoolAttr,
+        plan::CreateBoolAttr(fb, value).Union());
   };
   for (NamedAttribute attr : op->getAttrs()) {
     StringRef key = attr.getName().getValue();
-    if (key == "moe.offsets" || key == "moe.recomputed")
-      continue;
-    if (auto integer = dyn_cast<IntegerAttr>(attr.getValue()))
-      add(key, integer.getValue().getSExtValue(), 0);
-    else if (auto real = dyn_cast<FloatAttr>(attr.getValue()))
-      add(key, 0, real.getValueAsDouble());
+    if (key.starts_with("moe."))
+      continue; // the compiler's own annotations
+    if (auto flag = dyn_cast<BoolAttr>(attr.getValue()))
+      addBool(key, flag.getValue());
     else if (isa<UnitAttr>(attr.getValue()))
-      add(key, 1, 0);
+      addBool(key, true);
+    else if (auto integer = dyn_cast<IntegerAttr>(attr.getValue()))
+      addInt(key, integer.getValue().getSExtValue());
+    else if (auto real = dyn_cast<FloatAttr>(attr.getValue()))
+      add(key, plan::AttrValue::FloatAttr,
+          plan::CreateFloatAttr(fb, real.getValueAsDouble()).Union());
     else
       return op->emitError()
              << "attribute '" << key << "' has no plan encoding";
   }
-  // Capacities are computed here, once, from the static shapes.
+  // Capacities are computed here, once, from the static shapes; an absent
+  // unit attribute is false.
   if (auto capacity = dyn_cast<mlir::moe::CapacityOp>(op)) {
     auto shape = cast<ShapedType>(capacity.getWeights().getType()).getShape();
     int64_t experts =
         cast<ShapedType>(capacity.getCounts().getType()).getDimSize(0);
-    add("capacity",
-        mlir::moe::CapacityOp::computeCapacity(
-            shape[0], shape[1], experts,
-            capacity.getCapacityFactor().convertToDouble()),
-        0);
+    addInt("capacity", mlir::moe::CapacityOp::computeCapacity(
+                           shape[0], shape[1], experts,
+                           capacity.getCapacityFactor().convertToDouble()));
     if (!capacity.getPadToCapacity())
-      add("pad_to_capacity", 0, 0);
+      addBool("pad_to_capacity", false);
   }
   if (auto sinkhorn = dyn_cast<mlir::moe::SinkhornOp>(op))
     if (!sinkhorn.getEvaluation())
-      add("evaluation", 0, 0);
+      addBool("evaluation", false);
   if (auto choice = dyn_cast<mlir::moe::ExpertChoiceOp>(op)) {
     auto shape = cast<ShapedType>(choice.getLogits().getType()).getShape();
-    add("capacity",
-        mlir::moe::ExpertChoiceOp::computeCapacity(
-            shape[0], shape[1], choice.getCapacityFactor().convertToDouble()),
-        0);
+    addInt("capacity", mlir::moe::ExpertChoiceOp::computeCapacity(
+                           shape[0], shape[1],
+                           choice.getCapacityFactor().convertToDouble()));
   }
   return success();
 }
@@ -375,7 +420,7 @@ LogicalResult Emitter::addProgram(func::FuncOp function) {
           label = name.str();
         else if (auto grad =
                      function.getResultAttrOfType<StringAttr>(i, "moe.grad"))
-          label = "grad." + grad.str();
+          label = names::gradPrefix + grad.str();
         results.push_back(
             plan::CreateNamedTensorDirect(fb, label.c_str(), tensorOf[value]));
       }
@@ -389,30 +434,63 @@ LogicalResult Emitter::addProgram(func::FuncOp function) {
   return success();
 }
 
-void Emitter::finish(ModuleOp module, std::vector<uint8_t> &bytes) {
-  auto intAttr = [&](StringRef name) -> int64_t {
-    auto attr = module->getAttrOfType<IntegerAttr>(name);
-    return attr ? attr.getInt() : 0;
-  };
+/// The schedule that @optimizer_step's nn.lr_schedule computes, if there is
+/// one: decay_iters 0 when it spans the run (its train_iters input).
+flatbuffers::Offset<plan::Schedule> Emitter::addSchedule(ModuleOp module) {
+  auto step = module.lookupSymbol<func::FuncOp>(names::optimizerStep);
+  if (!step)
+    return 0;
+  nn::LRScheduleOp schedule;
+  step.walk([&](nn::LRScheduleOp op) { schedule = op; });
+  if (!schedule)
+    return 0;
+  std::optional<uint64_t> decay = schedule.getDecayIters();
+  return plan::CreateSchedule(
+      fb, schedule.getLr().convertToDouble(),
+      schedule.getMinLr().convertToDouble(), schedule.getWarmupIters(),
+      decay ? static_cast<int64_t>(*decay) : 0,
+      static_cast<plan::LRDecayStyle>(schedule.getStyle()));
+}
+
+LogicalResult Emitter::finish(ModuleOp module, std::vector<uint8_t> &bytes) {
+  auto seqLength = module->getAttrOfType<IntegerAttr>("moe.seq_length");
+  auto microBatchSize =
+      module->getAttrOfType<IntegerAttr>("moe.micro_batch_size");
+  if (!seqLength || !microBatchSize)
+    return module.emitError("has no moe.seq_length and moe.micro_batch_size "
+                            "to train with");
+  auto microBatches = module->getAttrOfType<IntegerAttr>("moe.micro_batches");
   auto model = plan::CreateModelDirect(
-      fb, intAttr("moe.seq_length"), intAttr("moe.micro_batch_size"),
-      info.vocabSize, info.initMethodStd, info.seed, info.numLayers,
+      fb, info.vocabSize, info.initMethodStd, info.seed, info.numLayers,
       info.numExperts, info.configJson.c_str());
+  std::vector<flatbuffers::Offset<flatbuffers::String>> dataPath;
+  for (const std::string &path : training.dataPath)
+    dataPath.push_back(fb.CreateString(path));
+  auto schedule = addSchedule(module);
+  auto trainingTable = plan::CreateTrainingDirect(
+      fb, seqLength.getInt(), microBatchSize.getInt(), training.globalBatchSize,
+      microBatches ? microBatches.getInt() : 1, training.logInterval,
+      training.evalInterval, training.evalIters, training.saveInterval,
+      training.save.c_str(), training.tensorboardDir.c_str(), &dataPath,
+      training.split.c_str(), training.perLayerLogging, schedule);
   auto root = plan::CreatePlanDirect(
       fb, static_cast<uint32_t>(plan::PlanVersion::Current), &tensors,
-      &programs, &inputs, &parameters, &states, model);
+      &programs, &inputs, &parameters, &states, model, trainingTable);
   plan::FinishPlanBuffer(fb, root);
   bytes.assign(fb.GetBufferPointer(), fb.GetBufferPointer() + fb.GetSize());
+  return success();
 }
 
 } // namespace
 
 namespace moe::target {
 LogicalResult emitPlan(ModuleOp module, const PlanModelInfo &info,
+                       const PlanTrainingInfo &training,
                        std::vector<uint8_t> &bytes) {
-  Emitter emitter(info);
+  Emitter emitter(info, training);
   bool any = false;
-  for (StringRef name : {"forward", "forward_backward", "optimizer_step"}) {
+  for (StringRef name :
+       {names::forward, names::forwardBackward, names::optimizerStep}) {
     auto function = module.lookupSymbol<func::FuncOp>(name);
     if (!function)
       continue;
@@ -422,7 +500,6 @@ LogicalResult emitPlan(ModuleOp module, const PlanModelInfo &info,
   }
   if (!any)
     return module.emitError("has no func.func @forward to emit");
-  emitter.finish(module, bytes);
-  return success();
+  return emitter.finish(module, bytes);
 }
 } // namespace moe::target

@@ -202,6 +202,9 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
       loc, ValueRange(grads), b.getF64FloatAttr(clipGrad),
       b.getF64FloatAttr(1.0 / microBatches));
 
+  // The runtime runs @forward_backward this many times a step.
+  module->setAttr("moe.micro_batches", b.getI64IntegerAttr(microBatches));
+
   SmallVector<Value> results{rate, clip.getNorm()};
   SmallVector<DictionaryAttr> resultAttrs{
       dictionary(b, "moe.result", "lr"),

@@ -19,6 +19,12 @@ using moert::DType;
 using moert::Status;
 using moert::testing::PlanFixture;
 
+class DenseGrad : public moert::testing::BackendTest {};
+class MoeGrad : public moert::testing::BackendTest {};
+
+MOERT_INSTANTIATE_ON_BACKENDS(DenseGrad);
+MOERT_INSTANTIATE_ON_BACKENDS(MoeGrad);
+
 namespace {
 
 /// `count` values uniform in [-scale, scale].
@@ -51,7 +57,7 @@ struct Weighted {
 };
 
 void runPlan(PlanFixture &f) {
-  Status status = f.executor->run();
+  Status status = f.run();
   ASSERT_TRUE(status.ok()) << status.message();
 }
 
@@ -123,8 +129,8 @@ void expectGradient(PlanFixture &f, int input, int gradient,
 // nn
 //===----------------------------------------------------------------------===//
 
-TEST(DenseGrad, EmbeddingSumsTheRowsOfEachId) {
-  PlanFixture f;
+TEST_P(DenseGrad, EmbeddingSumsTheRowsOfEachId) {
+  PlanFixture f = fixture();
   int ids = f.tensor({5}, DType::I32), table = f.tensor({5, 4}),
       y = f.tensor({5, 4}), dy = f.tensor({5, 4}), dtable = f.tensor({5, 4});
   f.op("nn.embedding", {ids, table}, {y});
@@ -138,14 +144,14 @@ TEST(DenseGrad, EmbeddingSumsTheRowsOfEachId) {
   expectGradient(f, table, dtable, {{y, g}}, "table");
 }
 
-TEST(DenseGrad, EmbeddingRejectsIdsOutsideTheTable) {
-  PlanFixture f;
+TEST_P(DenseGrad, EmbeddingRejectsIdsOutsideTheTable) {
+  PlanFixture f = fixture();
   int ids = f.tensor({2}, DType::I32), dy = f.tensor({2, 3}),
       dtable = f.tensor({4, 3});
   f.op("nn.embedding_grad", {ids, dy}, {dtable});
   ASSERT_TRUE(f.prepare().ok());
   f.set(ids, std::vector<int32_t>{1, 4});
-  Status status = f.executor->run();
+  Status status = f.run();
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find(
                 "token id 4 at position 1 is outside the table of 4 rows"),
@@ -157,11 +163,11 @@ TEST(DenseGrad, EmbeddingRejectsIdsOutsideTheTable) {
 /// a separate accumulator, and adding onto the accumulator in place (its
 /// input and output one tensor, as moe-optimizer's plans have it); the two
 /// sums must be accumulator + gradient.
-void expectAccumulates(const std::string &kernel,
+void expectAccumulates(const std::string &backend, const std::string &kernel,
                        const std::vector<std::vector<int64_t>> &shapes,
                        const std::vector<std::vector<float>> &values,
                        std::vector<int64_t> gradShape, int idsInput = -1) {
-  PlanFixture f;
+  PlanFixture f(backend);
   std::vector<int> inputs;
   for (size_t i = 0; i < shapes.size(); ++i)
     inputs.push_back(f.tensor(
@@ -197,19 +203,19 @@ void expectAccumulates(const std::string &kernel,
   }
 }
 
-TEST(DenseGrad, WeightGradientsAddIntoAnAccumulator) {
-  expectAccumulates("nn.linear_grad_weight", {{5, 3}, {5, 7}},
+TEST_P(DenseGrad, WeightGradientsAddIntoAnAccumulator) {
+  expectAccumulates(GetParam(), "nn.linear_grad_weight", {{5, 3}, {5, 7}},
                     {uniform(15, 50), uniform(35, 51)}, {3, 7});
-  expectAccumulates("nn.embedding_grad", {{5}, {5, 4}},
+  expectAccumulates(GetParam(), "nn.embedding_grad", {{5}, {5, 4}},
                     {{3, 0, 3, 1, 0}, uniform(20, 52)}, {6, 4}, 0);
   // An expert with no rows keeps its accumulated gradient.
-  expectAccumulates("moe.grouped_matmul_grad_weight", {{7, 4}, {7, 3}, {3}},
-                    {uniform(28, 53), uniform(21, 54), {3, 0, 2}}, {3, 4, 3},
-                    2);
+  expectAccumulates(
+      GetParam(), "moe.grouped_matmul_grad_weight", {{7, 4}, {7, 3}, {3}},
+      {uniform(28, 53), uniform(21, 54), {3, 0, 2}}, {3, 4, 3}, 2);
 }
 
-TEST(DenseGrad, EmbeddingLeavesTheAccumulatorOnABadId) {
-  PlanFixture f;
+TEST_P(DenseGrad, EmbeddingLeavesTheAccumulatorOnABadId) {
+  PlanFixture f = fixture();
   int ids = f.tensor({2}, DType::I32), dy = f.tensor({2, 3}),
       acc = f.tensor({4, 3});
   f.op("nn.embedding_grad", {ids, dy, acc}, {acc});
@@ -218,12 +224,12 @@ TEST(DenseGrad, EmbeddingLeavesTheAccumulatorOnABadId) {
   f.set(dy, uniform(6, 55));
   std::vector<float> start = uniform(12, 56);
   f.set(acc, start);
-  EXPECT_FALSE(f.executor->run().ok());
+  EXPECT_FALSE(f.run().ok());
   EXPECT_EQ(f.get<float>(acc), start);
 }
 
-TEST(DenseGrad, LinearInputWeightAndBias) {
-  PlanFixture f;
+TEST_P(DenseGrad, LinearInputWeightAndBias) {
+  PlanFixture f = fixture();
   int x = f.tensor({5, 7}), w = f.tensor({3, 7}), b = f.tensor({3}),
       y = f.tensor({5, 3}), dy = f.tensor({5, 3}), dx = f.tensor({5, 7}),
       dw = f.tensor({3, 7}), db = f.tensor({3});
@@ -242,12 +248,12 @@ TEST(DenseGrad, LinearInputWeightAndBias) {
   expectGradient(f, b, db, {{y, g}}, "bias");
 }
 
-TEST(DenseGrad, RMSNorm) {
-  PlanFixture f;
+TEST_P(DenseGrad, RMSNorm) {
+  PlanFixture f = fixture();
   int x = f.tensor({4, 6}), w = f.tensor({6}), y = f.tensor({4, 6}),
       dy = f.tensor({4, 6}), dx = f.tensor({4, 6}), dw = f.tensor({6});
-  f.op("nn.rmsnorm", {x, w}, {y}).floatAttrs["eps"] = 1e-5;
-  f.op("nn.rmsnorm_grad", {dy, x, w}, {dx, dw}).floatAttrs["eps"] = 1e-5;
+  f.op("nn.rmsnorm", {x, w}, {y}).setFloat("eps", 1e-5);
+  f.op("nn.rmsnorm_grad", {dy, x, w}, {dx, dw}).setFloat("eps", 1e-5);
   ASSERT_TRUE(f.prepare().ok());
   auto g = uniform(24, 7);
   f.set(x, uniform(24, 8));
@@ -257,13 +263,13 @@ TEST(DenseGrad, RMSNorm) {
   expectGradient(f, w, dw, {{y, g}}, "weight");
 }
 
-TEST(DenseGrad, LayerNorm) {
-  PlanFixture f;
+TEST_P(DenseGrad, LayerNorm) {
+  PlanFixture f = fixture();
   int x = f.tensor({4, 6}), w = f.tensor({6}), b = f.tensor({6}),
       y = f.tensor({4, 6}), dy = f.tensor({4, 6}), dx = f.tensor({4, 6}),
       dw = f.tensor({6}), db = f.tensor({6});
-  f.op("nn.layernorm", {x, w, b}, {y}).floatAttrs["eps"] = 1e-5;
-  f.op("nn.layernorm_grad", {dy, x, w}, {dx, dw, db}).floatAttrs["eps"] = 1e-5;
+  f.op("nn.layernorm", {x, w, b}, {y}).setFloat("eps", 1e-5);
+  f.op("nn.layernorm_grad", {dy, x, w}, {dx, dw, db}).setFloat("eps", 1e-5);
   ASSERT_TRUE(f.prepare().ok());
   auto g = uniform(24, 10, 2.0f);
   f.set(x, uniform(24, 11));
@@ -275,14 +281,14 @@ TEST(DenseGrad, LayerNorm) {
   expectGradient(f, b, db, {{y, g}}, "bias");
 }
 
-TEST(DenseGrad, RoPEIsTheInverseRotation) {
+TEST_P(DenseGrad, RoPEIsTheInverseRotation) {
   // Two heads of 4 channels, sequences of 3, batch 2.
-  PlanFixture f;
+  PlanFixture f = fixture();
   int x = f.tensor({6, 8}), y = f.tensor({6, 8}), dy = f.tensor({6, 8}),
       dx = f.tensor({6, 8});
   auto setAttrs = [](moert::OpInfo &op) {
-    op.intAttrs = {{"head_dim", 4}, {"seq_length", 3}};
-    op.floatAttrs = {{"theta", 100.0}};
+    op.setInt("head_dim", 4).setInt("seq_length", 3);
+    op.setFloat("theta", 100.0);
   };
   setAttrs(f.op("nn.rope", {x}, {y}));
   setAttrs(f.op("nn.rope_grad", {dy}, {dx}));
@@ -293,11 +299,11 @@ TEST(DenseGrad, RoPEIsTheInverseRotation) {
   expectGradient(f, x, dx, {{y, g}}, "input");
 }
 
-TEST(DenseGrad, CausalGroupedQueryAttention) {
+TEST_P(DenseGrad, CausalGroupedQueryAttention) {
   // 2 sequences of 4 tokens, 4 query heads sharing 2 key/value heads of 2.
   const int seq = 4, batch = 2, heads = 4, kvHeads = 2, dim = 2;
   const int tokens = seq * batch;
-  PlanFixture f;
+  PlanFixture f = fixture();
   int q = f.tensor({tokens, heads * dim}),
       k = f.tensor({tokens, kvHeads * dim}),
       v = f.tensor({tokens, kvHeads * dim}),
@@ -306,10 +312,13 @@ TEST(DenseGrad, CausalGroupedQueryAttention) {
       dq = f.tensor({tokens, heads * dim}),
       dk = f.tensor({tokens, kvHeads * dim}),
       dv = f.tensor({tokens, kvHeads * dim});
-  std::map<std::string, int64_t> attrs = {
-      {"num_heads", heads}, {"num_kv_heads", kvHeads}, {"seq_length", seq}};
-  f.op("nn.attention", {q, k, v}, {o}).intAttrs = attrs;
-  f.op("nn.attention_grad", {dout, q, k, v}, {dq, dk, dv}).intAttrs = attrs;
+  auto attention = [&](moert::OpInfo &op) {
+    op.setInt("num_heads", heads)
+        .setInt("num_kv_heads", kvHeads)
+        .setInt("seq_length", seq);
+  };
+  attention(f.op("nn.attention", {q, k, v}, {o}));
+  attention(f.op("nn.attention_grad", {dout, q, k, v}, {dq, dk, dv}));
   ASSERT_TRUE(f.prepare().ok());
   auto g = uniform(tokens * heads * dim, 16, 2.0f);
   f.set(q, uniform(tokens * heads * dim, 17, 2.0f));
@@ -321,8 +330,8 @@ TEST(DenseGrad, CausalGroupedQueryAttention) {
   expectGradient(f, v, dv, {{o, g}}, "value");
 }
 
-TEST(DenseGrad, SwiGLU) {
-  PlanFixture f;
+TEST_P(DenseGrad, SwiGLU) {
+  PlanFixture f = fixture();
   int gate = f.tensor({3, 4}), up = f.tensor({3, 4}), y = f.tensor({3, 4}),
       dy = f.tensor({3, 4}), dgate = f.tensor({3, 4}), dup = f.tensor({3, 4});
   f.op("nn.swiglu", {gate, up}, {y});
@@ -336,17 +345,16 @@ TEST(DenseGrad, SwiGLU) {
   expectGradient(f, up, dup, {{y, g}}, "up");
 }
 
-TEST(DenseGrad, GeLUExactAndTanh) {
-  PlanFixture f;
+TEST_P(DenseGrad, GeLUExactAndTanh) {
+  PlanFixture f = fixture();
   int x = f.tensor({3, 5}), dy = f.tensor({3, 5});
   int y[2], dx[2]; // by approximation: 0 = erf, 1 = tanh
   for (int64_t approximate : {0, 1}) {
     y[approximate] = f.tensor({3, 5});
     dx[approximate] = f.tensor({3, 5});
-    f.op("nn.gelu", {x}, {y[approximate]}).intAttrs["approximate"] =
-        approximate;
-    f.op("nn.gelu_grad", {dy, x}, {dx[approximate]}).intAttrs["approximate"] =
-        approximate;
+    f.op("nn.gelu", {x}, {y[approximate]}).setInt("approximate", approximate);
+    f.op("nn.gelu_grad", {dy, x}, {dx[approximate]})
+        .setInt("approximate", approximate);
   }
   ASSERT_TRUE(f.prepare().ok());
   auto g = uniform(15, 23, 2.0f);
@@ -356,8 +364,8 @@ TEST(DenseGrad, GeLUExactAndTanh) {
   expectGradient(f, x, dx[1], {{y[1], g}}, "tanh");
 }
 
-TEST(DenseGrad, SigmoidGate) {
-  PlanFixture f;
+TEST_P(DenseGrad, SigmoidGate) {
+  PlanFixture f = fixture();
   int x = f.tensor({3, 4}), gate = f.tensor({3, 1}), y = f.tensor({3, 4}),
       dy = f.tensor({3, 4}), dx = f.tensor({3, 4}), dgate = f.tensor({3, 1});
   f.op("nn.sigmoid_gate", {x, gate}, {y});
@@ -371,8 +379,8 @@ TEST(DenseGrad, SigmoidGate) {
   expectGradient(f, gate, dgate, {{y, g}}, "gate");
 }
 
-TEST(DenseGrad, CrossEntropyWithAndWithoutALossMask) {
-  PlanFixture f;
+TEST_P(DenseGrad, CrossEntropyWithAndWithoutALossMask) {
+  PlanFixture f = fixture();
   int logits = f.tensor({4, 6}), labels = f.tensor({4}, DType::I32),
       mask = f.tensor({4}), gradLoss = f.tensor({}), loss = f.tensor({}),
       maskedLoss = f.tensor({}), dlogits = f.tensor({4, 6}),
@@ -398,8 +406,8 @@ TEST(DenseGrad, CrossEntropyWithAndWithoutALossMask) {
       << "a fully masked batch has a constant loss";
 }
 
-TEST(DenseGrad, CheckRejectsMismatchedShapes) {
-  PlanFixture f;
+TEST_P(DenseGrad, CheckRejectsMismatchedShapes) {
+  PlanFixture f = fixture();
   int dy = f.tensor({5, 3}), x = f.tensor({4, 7}), dw = f.tensor({3, 7});
   f.op("nn.linear_grad_weight", {dy, x}, {dw});
   Status status = f.prepare();
@@ -413,17 +421,18 @@ TEST(DenseGrad, CheckRejectsMismatchedShapes) {
 // moe
 //===----------------------------------------------------------------------===//
 
-TEST(MoeGrad, TopKWithSoftmaxBeforeAndAfterTheChoice) {
+TEST_P(MoeGrad, TopKWithSoftmaxBeforeAndAfterTheChoice) {
   for (int64_t softmax : {0, 1}) {
     SCOPED_TRACE(softmax ? "post" : "pre");
-    PlanFixture f;
+    PlanFixture f = fixture();
     int logits = f.tensor({6, 5}), w = f.tensor({6, 2}),
         idx = f.tensor({6, 2}, DType::I32), dw = f.tensor({6, 2}),
         dlogits = f.tensor({6, 5});
-    f.op("moe.topk", {logits}, {w, idx}).intAttrs = {{"k", 2},
-                                                     {"softmax", softmax}};
-    f.op("moe.topk_grad", {dw, logits, idx}, {dlogits}).intAttrs["softmax"] =
-        softmax;
+    f.op("moe.topk", {logits}, {w, idx})
+        .setInt("k", 2)
+        .setInt("softmax", softmax);
+    f.op("moe.topk_grad", {dw, logits, idx}, {dlogits})
+        .setInt("softmax", softmax);
     ASSERT_TRUE(f.prepare().ok());
     auto g = uniform(12, 29, 4.0f);
     f.set(logits, separatedLogits(6, 5, 30));
@@ -433,17 +442,17 @@ TEST(MoeGrad, TopKWithSoftmaxBeforeAndAfterTheChoice) {
   }
 }
 
-TEST(MoeGrad, SinkhornTopOneAndTopTwo) {
+TEST_P(MoeGrad, SinkhornTopOneAndTopTwo) {
   for (int64_t k : {1, 2}) {
     SCOPED_TRACE("k = " + std::to_string(k));
-    PlanFixture f;
+    PlanFixture f = fixture();
     int logits = f.tensor({8, 4}), w = f.tensor({8, k}),
         idx = f.tensor({8, k}, DType::I32), dw = f.tensor({8, k}),
         dlogits = f.tensor({8, 4});
     auto &op = f.op("moe.sinkhorn", {logits}, {w, idx});
-    op.intAttrs["k"] = k;
-    op.floatAttrs["tol"] = 1e-6;
-    op.intAttrs["evaluation"] = 0;
+    op.setInt("k", k);
+    op.setFloat("tol", 1e-6);
+    op.setBool("evaluation", false);
     f.op("moe.sinkhorn_grad", {dw, logits, idx}, {dlogits});
     ASSERT_TRUE(f.prepare().ok());
     auto g = uniform(8 * k, 31, 6.0f);
@@ -454,12 +463,12 @@ TEST(MoeGrad, SinkhornTopOneAndTopTwo) {
   }
 }
 
-TEST(MoeGrad, ExpertChoice) {
-  PlanFixture f;
+TEST_P(MoeGrad, ExpertChoice) {
+  PlanFixture f = fixture();
   int logits = f.tensor({6, 4}), w = f.tensor({6, 4}),
       idx = f.tensor({6, 4}, DType::I32), keep = f.tensor({6, 4}, DType::I1),
       dw = f.tensor({6, 4}), dlogits = f.tensor({6, 4});
-  f.op("moe.expert_choice", {logits}, {w, idx, keep}).intAttrs["capacity"] = 2;
+  f.op("moe.expert_choice", {logits}, {w, idx, keep}).setInt("capacity", 2);
   f.op("moe.expert_choice_grad", {dw, logits, keep}, {dlogits});
   ASSERT_TRUE(f.prepare().ok());
   auto g = uniform(24, 33, 4.0f);
@@ -468,17 +477,17 @@ TEST(MoeGrad, ExpertChoice) {
   expectGradient(f, logits, dlogits, {{w, g}}, "logits", {keep});
 }
 
-TEST(MoeGrad, AuxLossOverTheBatchAndPerSequence) {
+TEST_P(MoeGrad, AuxLossOverTheBatchAndPerSequence) {
   for (bool perSequence : {false, true}) {
     SCOPED_TRACE(perSequence ? "per sequence" : "over the batch");
-    PlanFixture f;
+    PlanFixture f = fixture();
     int logits = f.tensor({6, 4}), idx = f.tensor({6, 2}, DType::I32),
         gradLoss = f.tensor({}), loss = f.tensor({}),
         dlogits = f.tensor({6, 4});
     auto setAttrs = [&](moert::OpInfo &op) {
-      op.floatAttrs["coeff"] = 10.0;
+      op.setFloat("coeff", 10.0);
       if (perSequence)
-        op.intAttrs["seq_length"] = 3; // 2 sequences: t = 0, 2, 4 and 1, 3, 5
+        op.setInt("seq_length", 3); // 2 sequences: t = 0, 2, 4 and 1, 3, 5
     };
     setAttrs(f.op("moe.aux_loss", {logits, idx}, {loss}));
     setAttrs(f.op("moe.aux_loss_grad", {gradLoss, logits, idx}, {dlogits}));
@@ -492,13 +501,12 @@ TEST(MoeGrad, AuxLossOverTheBatchAndPerSequence) {
   }
 }
 
-TEST(MoeGrad, ZLoss) {
-  PlanFixture f;
+TEST_P(MoeGrad, ZLoss) {
+  PlanFixture f = fixture();
   int logits = f.tensor({4, 5}), gradLoss = f.tensor({}), loss = f.tensor({}),
       dlogits = f.tensor({4, 5});
-  f.op("moe.z_loss", {logits}, {loss}).floatAttrs["coeff"] = 2.0;
-  f.op("moe.z_loss_grad", {gradLoss, logits}, {dlogits}).floatAttrs["coeff"] =
-      2.0;
+  f.op("moe.z_loss", {logits}, {loss}).setFloat("coeff", 2.0);
+  f.op("moe.z_loss_grad", {gradLoss, logits}, {dlogits}).setFloat("coeff", 2.0);
   ASSERT_TRUE(f.prepare().ok());
   const float g = 3.0f;
   f.set(logits, uniform(20, 36, 2.0f));
@@ -506,9 +514,9 @@ TEST(MoeGrad, ZLoss) {
   expectGradient(f, logits, dlogits, {{loss, {g}}}, "logits");
 }
 
-TEST(MoeGrad, PermuteWithADroppedPair) {
+TEST_P(MoeGrad, PermuteWithADroppedPair) {
   // 4 tokens, top-2 over 3 experts; the mask drops token 1's second pair.
-  PlanFixture f;
+  PlanFixture f = fixture();
   int x = f.tensor({4, 3}), idx = f.tensor({4, 2}, DType::I32),
       mask = f.tensor({4, 2}, DType::I1), permuted = f.tensor({8, 3}),
       map = f.tensor({4, 2}, DType::I32), sizes = f.tensor({3}, DType::I32),
@@ -524,23 +532,23 @@ TEST(MoeGrad, PermuteWithADroppedPair) {
   expectGradient(f, x, dx, {{permuted, g}}, "input", {map});
 }
 
-TEST(MoeGrad, PermuteRejectsRowsOutsideTheBuffer) {
-  PlanFixture f;
+TEST_P(MoeGrad, PermuteRejectsRowsOutsideTheBuffer) {
+  PlanFixture f = fixture();
   int drows = f.tensor({4, 3}), map = f.tensor({2, 2}, DType::I32),
       dx = f.tensor({2, 3});
   f.op("moe.permute_grad", {drows, map}, {dx});
   ASSERT_TRUE(f.prepare().ok());
   f.set(map, std::vector<int32_t>{0, 1, -1, 4});
-  Status status = f.executor->run();
+  Status status = f.run();
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.message(),
             "forward op 0 (moe.permute_grad): row map entry 4 is "
             "outside the 4 rows");
 }
 
-TEST(MoeGrad, UnpermuteWithADroppedPair) {
+TEST_P(MoeGrad, UnpermuteWithADroppedPair) {
   // 4 tokens of top-2 over 8 rows: pair (2, 1) is dropped, row 4 unused.
-  PlanFixture f;
+  PlanFixture f = fixture();
   int rowsT = f.tensor({8, 3}), map = f.tensor({4, 2}, DType::I32),
       w = f.tensor({4, 2}), y = f.tensor({4, 3}), dy = f.tensor({4, 3}),
       drows = f.tensor({8, 3}), dw = f.tensor({4, 2});
@@ -556,9 +564,9 @@ TEST(MoeGrad, UnpermuteWithADroppedPair) {
   expectGradient(f, w, dw, {{y, g}}, "weights");
 }
 
-TEST(MoeGrad, GroupedMatmulWithAnEmptyGroup) {
+TEST_P(MoeGrad, GroupedMatmulWithAnEmptyGroup) {
   // 3 experts over 7 rows: groups of 3, 0 and 2 rows, then 2 unused rows.
-  PlanFixture f;
+  PlanFixture f = fixture();
   int rowsT = f.tensor({7, 3}), w = f.tensor({3, 4, 3}),
       sizes = f.tensor({3}, DType::I32), y = f.tensor({7, 4}),
       dy = f.tensor({7, 4}), drows = f.tensor({7, 3}), dw = f.tensor({3, 4, 3});

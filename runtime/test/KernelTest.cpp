@@ -10,6 +10,12 @@ using moert::DType;
 using moert::Status;
 using moert::testing::PlanFixture;
 
+class DenseKernels : public moert::testing::BackendTest {};
+class MoeKernels : public moert::testing::BackendTest {};
+
+MOERT_INSTANTIATE_ON_BACKENDS(DenseKernels);
+MOERT_INSTANTIATE_ON_BACKENDS(MoeKernels);
+
 namespace {
 
 std::vector<float> randomValues(size_t count, unsigned seed, float scale = 1) {
@@ -31,8 +37,8 @@ void expectNear(const std::vector<float> &got, const std::vector<float> &want,
 
 } // namespace
 
-TEST(DenseKernels, LinearWithBiasMatchesNaive) {
-  PlanFixture f;
+TEST_P(DenseKernels, LinearWithBiasMatchesNaive) {
+  PlanFixture f = fixture();
   int x = f.tensor({5, 7}), w = f.tensor({3, 7}), b = f.tensor({3}),
       y = f.tensor({5, 3});
   f.op("nn.linear", {x, w, b}, {y});
@@ -42,7 +48,7 @@ TEST(DenseKernels, LinearWithBiasMatchesNaive) {
   f.set(x, xs);
   f.set(w, ws);
   f.set(b, bs);
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   std::vector<float> want(15);
   for (int t = 0; t < 5; ++t)
     for (int o = 0; o < 3; ++o) {
@@ -54,15 +60,15 @@ TEST(DenseKernels, LinearWithBiasMatchesNaive) {
   expectNear(f.get<float>(y), want, 1e-5f);
 }
 
-TEST(DenseKernels, RMSNormMatchesNaive) {
-  PlanFixture f;
+TEST_P(DenseKernels, RMSNormMatchesNaive) {
+  PlanFixture f = fixture();
   int x = f.tensor({4, 6}), g = f.tensor({6}), y = f.tensor({4, 6});
-  f.op("nn.rmsnorm", {x, g}, {y}).floatAttrs["eps"] = 1e-5;
+  f.op("nn.rmsnorm", {x, g}, {y}).setFloat("eps", 1e-5);
   ASSERT_TRUE(f.prepare().ok());
   auto xs = randomValues(24, 4), gs = randomValues(6, 5);
   f.set(x, xs);
   f.set(g, gs);
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   std::vector<float> want(24);
   for (int t = 0; t < 4; ++t) {
     double ms = 0;
@@ -75,18 +81,19 @@ TEST(DenseKernels, RMSNormMatchesNaive) {
   expectNear(f.get<float>(y), want, 1e-5f);
 }
 
-TEST(DenseKernels, CausalGroupedQueryAttentionMatchesNaive) {
+TEST_P(DenseKernels, CausalGroupedQueryAttentionMatchesNaive) {
   // 2 sequences of 5 tokens, 4 query heads sharing 2 key/value heads of 3.
   const int seq = 5, batch = 2, heads = 4, kvHeads = 2, dim = 3;
   const int tokens = seq * batch;
-  PlanFixture f;
+  PlanFixture f = fixture();
   int q = f.tensor({tokens, heads * dim}),
       k = f.tensor({tokens, kvHeads * dim}),
       v = f.tensor({tokens, kvHeads * dim}),
       o = f.tensor({tokens, heads * dim});
   auto &op = f.op("nn.attention", {q, k, v}, {o});
-  op.intAttrs = {
-      {"num_heads", heads}, {"num_kv_heads", kvHeads}, {"seq_length", seq}};
+  op.setInt("num_heads", heads)
+      .setInt("num_kv_heads", kvHeads)
+      .setInt("seq_length", seq);
   ASSERT_TRUE(f.prepare().ok());
   auto qs = randomValues(tokens * heads * dim, 6),
        ks = randomValues(tokens * kvHeads * dim, 7),
@@ -94,7 +101,7 @@ TEST(DenseKernels, CausalGroupedQueryAttentionMatchesNaive) {
   f.set(q, qs);
   f.set(k, ks);
   f.set(v, vs);
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   std::vector<float> want(tokens * heads * dim);
   for (int b = 0; b < batch; ++b)
     for (int h = 0; h < heads; ++h) {
@@ -126,17 +133,17 @@ TEST(DenseKernels, CausalGroupedQueryAttentionMatchesNaive) {
   expectNear(f.get<float>(o), want, 1e-5f);
 }
 
-TEST(DenseKernels, RoPERotatesHalvesByPosition) {
+TEST_P(DenseKernels, RoPERotatesHalvesByPosition) {
   // One head of 4 channels, sequence of 3, batch 2: token t is at t / 2.
-  PlanFixture f;
+  PlanFixture f = fixture();
   int x = f.tensor({6, 4}), y = f.tensor({6, 4});
   auto &op = f.op("nn.rope", {x}, {y});
-  op.intAttrs = {{"head_dim", 4}, {"seq_length", 3}};
-  op.floatAttrs = {{"theta", 100.0}};
+  op.setInt("head_dim", 4).setInt("seq_length", 3);
+  op.setFloat("theta", 100.0);
   ASSERT_TRUE(f.prepare().ok());
   auto xs = randomValues(24, 9);
   f.set(x, xs);
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   std::vector<float> want(24);
   for (int t = 0; t < 6; ++t)
     for (int i = 0; i < 2; ++i) {
@@ -150,8 +157,8 @@ TEST(DenseKernels, RoPERotatesHalvesByPosition) {
   expectNear(f.get<float>(y), want, 1e-5f);
 }
 
-TEST(DenseKernels, CrossEntropyIsMeanNegativeLogLikelihood) {
-  PlanFixture f;
+TEST_P(DenseKernels, CrossEntropyIsMeanNegativeLogLikelihood) {
+  PlanFixture f = fixture();
   int logits = f.tensor({3, 4}), labels = f.tensor({3}, DType::I32),
       loss = f.tensor({});
   f.op("nn.cross_entropy", {logits, labels}, {loss});
@@ -160,7 +167,7 @@ TEST(DenseKernels, CrossEntropyIsMeanNegativeLogLikelihood) {
   std::vector<int32_t> ys = {0, 3, 1};
   f.set(logits, ls);
   f.set(labels, ys);
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   double want = 0;
   for (int t = 0; t < 3; ++t) {
     double sum = 0;
@@ -171,7 +178,7 @@ TEST(DenseKernels, CrossEntropyIsMeanNegativeLogLikelihood) {
   EXPECT_NEAR(f.get<float>(loss)[0], want, 1e-6);
 
   f.set(labels, std::vector<int32_t>{0, 4, 1});
-  Status bad = f.executor->run();
+  Status bad = f.run();
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find(
                 "label 4 at position 1 is outside the vocabulary of 4"),
@@ -179,24 +186,24 @@ TEST(DenseKernels, CrossEntropyIsMeanNegativeLogLikelihood) {
       << bad.message();
 }
 
-TEST(DenseKernels, EmbeddingRejectsIdsOutsideTheTable) {
-  PlanFixture f;
+TEST_P(DenseKernels, EmbeddingRejectsIdsOutsideTheTable) {
+  PlanFixture f = fixture();
   int ids = f.tensor({2}, DType::I32), table = f.tensor({3, 2}),
       out = f.tensor({2, 2});
   f.op("nn.embedding", {ids, table}, {out});
   ASSERT_TRUE(f.prepare().ok());
   f.set(table, std::vector<float>{1, 2, 3, 4, 5, 6});
   f.set(ids, std::vector<int32_t>{2, 0});
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   EXPECT_EQ(f.get<float>(out), (std::vector<float>{5, 6, 1, 2}));
   f.set(ids, std::vector<int32_t>{2, -1});
-  Status bad = f.executor->run();
+  Status bad = f.run();
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("token id -1 at position 1"), std::string::npos);
 }
 
-TEST(DenseKernels, CheckRejectsMismatchedShapes) {
-  PlanFixture f;
+TEST_P(DenseKernels, CheckRejectsMismatchedShapes) {
+  PlanFixture f = fixture();
   int x = f.tensor({5, 7}), w = f.tensor({3, 6}), y = f.tensor({5, 3});
   f.op("nn.linear", {x, w}, {y});
   Status status = f.prepare();
@@ -207,62 +214,64 @@ TEST(DenseKernels, CheckRejectsMismatchedShapes) {
       << status.message();
 }
 
-TEST(MoeKernels, AuxLossMatchesTheFormula) {
+TEST_P(MoeKernels, AuxLossMatchesTheFormula) {
   // T = 4, E = 2, k = 1: aux = coeff * E / (k T^2) * sum_e P_e c_e.
-  PlanFixture f;
+  PlanFixture f = fixture();
   int logits = f.tensor({4, 2}), idx = f.tensor({4, 1}, DType::I32),
       loss = f.tensor({});
-  f.op("moe.aux_loss", {logits, idx}, {loss}).floatAttrs["coeff"] = 0.5;
+  f.op("moe.aux_loss", {logits, idx}, {loss}).setFloat("coeff", 0.5);
   ASSERT_TRUE(f.prepare().ok());
   std::vector<float> ls = {0, 0, std::log(3.0f), 0, 0, std::log(3.0f), 0, 0};
   f.set(logits, ls);
   f.set(idx, std::vector<int32_t>{0, 0, 1, 0});
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   // P_0 = .5 + .75 + .25 + .5 = 2, P_1 = 2; c = (3, 1).
   EXPECT_NEAR(f.get<float>(loss)[0], 0.5 * 2.0 / 16.0 * (2 * 3 + 2 * 1), 1e-6);
 }
 
-TEST(MoeKernels, SequenceAuxLossAveragesTheSequences) {
+TEST_P(MoeKernels, SequenceAuxLossAveragesTheSequences) {
   // T = 4 tokens as 2 sequences of 2 (sequence b holds t = b, b + 2).
-  PlanFixture f;
+  PlanFixture f = fixture();
   int logits = f.tensor({4, 2}), idx = f.tensor({4, 1}, DType::I32),
       loss = f.tensor({});
   auto &op = f.op("moe.aux_loss", {logits, idx}, {loss});
-  op.floatAttrs["coeff"] = 1.0;
-  op.intAttrs["seq_length"] = 2;
+  op.setFloat("coeff", 1.0);
+  op.setInt("seq_length", 2);
   ASSERT_TRUE(f.prepare().ok());
   f.set(logits, std::vector<float>(8, 0.0f));
   f.set(idx, std::vector<int32_t>{0, 1, 0, 0});
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   // Sequence 0 routes both tokens to expert 0: 2/4 * (1 * 2) = 1; sequence 1
   // routes one to each: 2/4 * (1 + 1) = 1.
   EXPECT_NEAR(f.get<float>(loss)[0], 1.0, 1e-6);
 }
 
-TEST(MoeKernels, ZLossIsMeanSquaredLogSumExp) {
-  PlanFixture f;
+TEST_P(MoeKernels, ZLossIsMeanSquaredLogSumExp) {
+  PlanFixture f = fixture();
   int logits = f.tensor({2, 2}), loss = f.tensor({});
-  f.op("moe.z_loss", {logits}, {loss}).floatAttrs["coeff"] = 0.1;
+  f.op("moe.z_loss", {logits}, {loss}).setFloat("coeff", 0.1);
   ASSERT_TRUE(f.prepare().ok());
   f.set(logits, std::vector<float>{0, 0, 1, 1});
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   double a = std::log(2.0), b = 1 + std::log(2.0);
   EXPECT_NEAR(f.get<float>(loss)[0], 0.1 * (a * a + b * b) / 2, 1e-6);
 }
 
-TEST(MoeKernels, CapacityDropsByPolicy) {
+TEST_P(MoeKernels, CapacityDropsByPolicy) {
   // 4 tokens, top-1, 2 experts, capacity 2: tokens 0, 1, 2 pick expert 0.
   for (int64_t policy : {0, 1}) {
-    PlanFixture f;
+    PlanFixture f = fixture();
     int w = f.tensor({4, 1}), idx = f.tensor({4, 1}, DType::I32),
         keep = f.tensor({4, 1}, DType::I1), counts = f.tensor({2}, DType::I32);
     auto &op = f.op("moe.capacity", {w, idx}, {keep, counts});
-    op.intAttrs = {{"capacity", 2}, {"policy", policy}, {"pad_to_capacity", 0}};
-    op.floatAttrs["capacity_factor"] = 1.0;
+    op.setInt("capacity", 2)
+        .setInt("policy", policy)
+        .setBool("pad_to_capacity", false);
+    op.setFloat("capacity_factor", 1.0);
     ASSERT_TRUE(f.prepare().ok());
     f.set(w, std::vector<float>{0.2f, 0.9f, 0.5f, 0.7f});
     f.set(idx, std::vector<int32_t>{0, 0, 0, 1});
-    ASSERT_TRUE(f.executor->run().ok());
+    ASSERT_TRUE(f.run().ok());
     std::vector<uint8_t> want = policy == 0 ? std::vector<uint8_t>{0, 1, 1, 1}
                                             : std::vector<uint8_t>{1, 1, 0, 1};
     EXPECT_EQ(f.get<uint8_t>(keep), want) << "policy " << policy;
@@ -275,12 +284,13 @@ namespace {
 /// grouped GEMM -> grouped GEMM -> unpermute and through the fused
 /// gather_grouped_matmul -> grouped_matmul_scatter, and compares both with a
 /// per-token reference.
-void checkDispatch(const std::vector<int32_t> &indices, int64_t k,
+void checkDispatch(const std::string &backend,
+                   const std::vector<int32_t> &indices, int64_t k,
                    int64_t experts, const std::vector<uint8_t> *mask,
                    int64_t capacity) {
   int64_t tokens = indices.size() / k, width = 3, hidden = 4, out = 2;
   int64_t numRows = capacity ? experts * capacity : tokens * k;
-  PlanFixture f;
+  PlanFixture f(backend);
   int x = f.tensor({tokens, width}), idx = f.tensor({tokens, k}, DType::I32),
       w = f.tensor({tokens, k}), w1 = f.tensor({experts, hidden, width}),
       w2 = f.tensor({experts, out, hidden});
@@ -295,14 +305,14 @@ void checkDispatch(const std::vector<int32_t> &indices, int64_t k,
       fusedY = f.tensor({tokens, out});
   auto &permute = f.op("moe.permute", {x, idx, m}, {rowsT, map, sizes});
   if (capacity)
-    permute.intAttrs["capacity"] = capacity;
+    permute.setInt("capacity", capacity);
   f.op("moe.grouped_matmul", {rowsT, w1, sizes}, {h});
   f.op("moe.grouped_matmul", {h, w2, sizes}, {o});
   f.op("moe.unpermute", {o, map, w}, {y});
   auto &gather = f.op("moe.gather_grouped_matmul", {x, idx, w1, m},
                       {fusedH, fusedMap, fusedSizes});
   if (capacity)
-    gather.intAttrs["capacity"] = capacity;
+    gather.setInt("capacity", capacity);
   f.op("moe.grouped_matmul_scatter", {fusedH, w2, fusedSizes, fusedMap, w},
        {fusedY});
   Status prepared = f.prepare();
@@ -317,7 +327,7 @@ void checkDispatch(const std::vector<int32_t> &indices, int64_t k,
   f.set(w2, w2s);
   if (mask)
     f.set(m, *mask);
-  Status ran = f.executor->run();
+  Status ran = f.run();
   ASSERT_TRUE(ran.ok()) << ran.message();
 
   std::vector<float> want(tokens * out, 0.0f);
@@ -350,43 +360,43 @@ void checkDispatch(const std::vector<int32_t> &indices, int64_t k,
 }
 } // namespace
 
-TEST(MoeKernels, DispatchWithAnIdleExpert) {
-  checkDispatch({0, 2, 2, 0, 0, 2}, 2, 3, nullptr, 0);
+TEST_P(MoeKernels, DispatchWithAnIdleExpert) {
+  checkDispatch(GetParam(), {0, 2, 2, 0, 0, 2}, 2, 3, nullptr, 0);
 }
 
-TEST(MoeKernels, DispatchWithEveryTokenOnOneExpert) {
-  checkDispatch({1, 1, 1, 1, 1}, 1, 4, nullptr, 0);
+TEST_P(MoeKernels, DispatchWithEveryTokenOnOneExpert) {
+  checkDispatch(GetParam(), {1, 1, 1, 1, 1}, 1, 4, nullptr, 0);
 }
 
-TEST(MoeKernels, DispatchPaddedToCapacityWithDrops) {
+TEST_P(MoeKernels, DispatchPaddedToCapacityWithDrops) {
   std::vector<uint8_t> mask = {1, 1, 0, 1, 1, 0};
-  checkDispatch({0, 1, 0, 1, 0, 1}, 2, 2, &mask, 2);
+  checkDispatch(GetParam(), {0, 1, 0, 1, 0, 1}, 2, 2, &mask, 2);
 }
 
-TEST(MoeKernels, GroupSizesBeyondTheBufferAreAnError) {
-  PlanFixture f;
+TEST_P(MoeKernels, GroupSizesBeyondTheBufferAreAnError) {
+  PlanFixture f = fixture();
   int rows = f.tensor({4, 2}), weight = f.tensor({2, 3, 2}),
       sizes = f.tensor({2}, DType::I32), out = f.tensor({4, 3});
   f.op("moe.grouped_matmul", {rows, weight, sizes}, {out});
   ASSERT_TRUE(f.prepare().ok());
   f.set(sizes, std::vector<int32_t>{3, 2});
-  Status status = f.executor->run();
+  Status status = f.run();
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find("the groups hold 5 rows, more than the 4"),
             std::string::npos)
       << status.message();
 }
 
-TEST(MoeKernels, ExpertChoiceTakesEachExpertsTopTokens) {
-  PlanFixture f;
+TEST_P(MoeKernels, ExpertChoiceTakesEachExpertsTopTokens) {
+  PlanFixture f = fixture();
   int logits = f.tensor({3, 2}), w = f.tensor({3, 2}),
       idx = f.tensor({3, 2}, DType::I32), keep = f.tensor({3, 2}, DType::I1);
-  f.op("moe.expert_choice", {logits}, {w, idx, keep}).intAttrs["capacity"] = 1;
+  f.op("moe.expert_choice", {logits}, {w, idx, keep}).setInt("capacity", 1);
   ASSERT_TRUE(f.prepare().ok());
   // p(token, expert 0): 0.5, 0.88, 0.12 -> expert 0 takes token 1, expert 1
   // takes token 2.
   f.set(logits, std::vector<float>{0, 0, 2, 0, 0, 2});
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   EXPECT_EQ(f.get<uint8_t>(keep), (std::vector<uint8_t>{0, 0, 1, 0, 0, 1}));
   EXPECT_EQ(f.get<int32_t>(idx), (std::vector<int32_t>{0, 1, 0, 1, 0, 1}));
   std::vector<float> weights = f.get<float>(w);
@@ -394,18 +404,18 @@ TEST(MoeKernels, ExpertChoiceTakesEachExpertsTopTokens) {
   EXPECT_EQ(weights[0], 0.0f);
 }
 
-TEST(MoeKernels, SinkhornBalancesUniformRouting) {
+TEST_P(MoeKernels, SinkhornBalancesUniformRouting) {
   // Every token prefers expert 0 slightly; Sinkhorn spreads them evenly.
-  PlanFixture f;
+  PlanFixture f = fixture();
   int logits = f.tensor({4, 2}), w = f.tensor({4, 1}),
       idx = f.tensor({4, 1}, DType::I32);
   auto &op = f.op("moe.sinkhorn", {logits}, {w, idx});
-  op.intAttrs["k"] = 1;
-  op.floatAttrs["tol"] = 1e-6;
-  op.intAttrs["evaluation"] = 0;
+  op.setInt("k", 1);
+  op.setFloat("tol", 1e-6);
+  op.setBool("evaluation", false);
   ASSERT_TRUE(f.prepare().ok());
   f.set(logits, std::vector<float>{0.4f, 0, 0.3f, 0, 0.2f, 0, 0.1f, 0});
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   std::vector<int32_t> chosen = f.get<int32_t>(idx);
   EXPECT_EQ(std::count(chosen.begin(), chosen.end(), 0), 2);
   // Top-1 weights are the sigmoid of the chosen logit.
@@ -414,36 +424,36 @@ TEST(MoeKernels, SinkhornBalancesUniformRouting) {
               1e-6);
 }
 
-TEST(MoeKernels, SinkhornInEvaluationChoosesByTheLogits) {
+TEST_P(MoeKernels, SinkhornInEvaluationChoosesByTheLogits) {
   // The same preference for expert 0: unbalanced, every token takes it.
-  PlanFixture f;
+  PlanFixture f = fixture();
   int logits = f.tensor({4, 2}), w = f.tensor({4, 1}),
       idx = f.tensor({4, 1}, DType::I32);
   auto &op = f.op("moe.sinkhorn", {logits}, {w, idx});
-  op.intAttrs["k"] = 1;
-  op.floatAttrs["tol"] = 1e-6;
-  op.intAttrs["evaluation"] = 1;
+  op.setInt("k", 1);
+  op.setFloat("tol", 1e-6);
+  op.setBool("evaluation", true);
   ASSERT_TRUE(f.prepare().ok());
   f.set(logits, std::vector<float>{0.4f, 0, 0.3f, 0, 0.2f, 0, 0.1f, 0});
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   EXPECT_EQ(f.get<int32_t>(idx), (std::vector<int32_t>{0, 0, 0, 0}));
   std::vector<float> weights = f.get<float>(w);
   for (int t = 0; t < 4; ++t)
     EXPECT_NEAR(weights[t], 1 / (1 + std::exp(-0.1 * (4 - t))), 1e-6);
 }
 
-TEST(DenseKernels, LayerNormMatchesNaive) {
-  PlanFixture f;
+TEST_P(DenseKernels, LayerNormMatchesNaive) {
+  PlanFixture f = fixture();
   int x = f.tensor({3, 5}), g = f.tensor({5}), b = f.tensor({5}),
       y = f.tensor({3, 5});
-  f.op("nn.layernorm", {x, g, b}, {y}).floatAttrs["eps"] = 1e-5;
+  f.op("nn.layernorm", {x, g, b}, {y}).setFloat("eps", 1e-5);
   ASSERT_TRUE(f.prepare().ok());
   auto xs = randomValues(15, 20), gs = randomValues(5, 21),
        bs = randomValues(5, 22);
   f.set(x, xs);
   f.set(g, gs);
   f.set(b, bs);
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   std::vector<float> want(15);
   for (int t = 0; t < 3; ++t) {
     double mean = 0, var = 0;
@@ -458,15 +468,15 @@ TEST(DenseKernels, LayerNormMatchesNaive) {
   expectNear(f.get<float>(y), want, 1e-5f);
 }
 
-TEST(DenseKernels, ElementwiseOpsMatchTheirFormulas) {
-  PlanFixture f;
+TEST_P(DenseKernels, ElementwiseOpsMatchTheirFormulas) {
+  PlanFixture f = fixture();
   int a = f.tensor({2, 3}), b = f.tensor({2, 3}), gate = f.tensor({2, 1});
   int sum = f.tensor({2, 3}), swiglu = f.tensor({2, 3}), erf = f.tensor({2, 3}),
       tanh = f.tensor({2, 3}), gated = f.tensor({2, 3});
   f.op("nn.add", {a, b}, {sum});
   f.op("nn.swiglu", {a, b}, {swiglu});
-  f.op("nn.gelu", {a}, {erf}).intAttrs["approximate"] = 0;
-  f.op("nn.gelu", {a}, {tanh}).intAttrs["approximate"] = 1;
+  f.op("nn.gelu", {a}, {erf}).setInt("approximate", 0);
+  f.op("nn.gelu", {a}, {tanh}).setInt("approximate", 1);
   f.op("nn.sigmoid_gate", {a, gate}, {gated});
   ASSERT_TRUE(f.prepare().ok());
   auto as = randomValues(6, 23), bs = randomValues(6, 24);
@@ -474,7 +484,7 @@ TEST(DenseKernels, ElementwiseOpsMatchTheirFormulas) {
   f.set(a, as);
   f.set(b, bs);
   f.set(gate, gs);
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   std::vector<float> wantSum(6), wantSwiglu(6), wantErf(6), wantTanh(6),
       wantGated(6);
   for (int i = 0; i < 6; ++i) {
@@ -495,15 +505,15 @@ TEST(DenseKernels, ElementwiseOpsMatchTheirFormulas) {
   expectNear(f.get<float>(gated), wantGated, 1e-6f);
 }
 
-TEST(MoeKernels, RouterLogitsAreInputTimesWeightTransposed) {
-  PlanFixture f;
+TEST_P(MoeKernels, RouterLogitsAreInputTimesWeightTransposed) {
+  PlanFixture f = fixture();
   int x = f.tensor({4, 3}), w = f.tensor({2, 3}), l = f.tensor({4, 2});
   f.op("moe.router", {x, w}, {l});
   ASSERT_TRUE(f.prepare().ok());
   auto xs = randomValues(12, 25), ws = randomValues(6, 26);
   f.set(x, xs);
   f.set(w, ws);
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   std::vector<float> want(8);
   for (int t = 0; t < 4; ++t)
     for (int e = 0; e < 2; ++e)
@@ -512,15 +522,15 @@ TEST(MoeKernels, RouterLogitsAreInputTimesWeightTransposed) {
   expectNear(f.get<float>(l), want, 1e-5f);
 }
 
-TEST(MoeKernels, JitterStaysInItsBandAndFollowsTheSeed) {
-  PlanFixture f;
+TEST_P(MoeKernels, JitterStaysInItsBandAndFollowsTheSeed) {
+  PlanFixture f = fixture();
   int x = f.tensor({64, 8}), seed = f.tensor({}, DType::I64),
       y = f.tensor({64, 8});
-  f.op("moe.jitter", {x, seed}, {y}).floatAttrs["eps"] = 0.1;
+  f.op("moe.jitter", {x, seed}, {y}).setFloat("eps", 0.1);
   ASSERT_TRUE(f.prepare().ok());
   f.set(x, std::vector<float>(512, 2.0f));
   f.set(seed, std::vector<int64_t>{5});
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   std::vector<float> first = f.get<float>(y);
   double mean = 0;
   for (float v : first) {
@@ -529,57 +539,110 @@ TEST(MoeKernels, JitterStaysInItsBandAndFollowsTheSeed) {
     mean += v / 512;
   }
   EXPECT_NEAR(mean, 2.0, 0.02);
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   EXPECT_EQ(f.get<float>(y), first) << "the same seed gives the same noise";
   f.set(seed, std::vector<int64_t>{6});
-  ASSERT_TRUE(f.executor->run().ok());
+  ASSERT_TRUE(f.run().ok());
   EXPECT_NE(f.get<float>(y), first);
 }
 
-TEST(MoeKernels, CollectivesOfOneRankCopyAndLargerGroupsAreRefused) {
-  PlanFixture f;
-  int x = f.tensor({2, 2}), y = f.tensor({2, 2});
-  auto &op = f.op("moe.all_reduce", {x}, {y});
-  op.intAttrs = {{"size", 1}, {"group", 3}, {"reduction", 0}};
-  ASSERT_TRUE(f.prepare().ok());
-  f.set(x, std::vector<float>{1, 2, 3, 4});
-  ASSERT_TRUE(f.executor->run().ok());
-  EXPECT_EQ(f.get<float>(y), (std::vector<float>{1, 2, 3, 4}));
-
-  PlanFixture g;
-  int a = g.tensor({2, 2}), b = g.tensor({2, 2});
-  g.op("moe.all_reduce", {a}, {b}).intAttrs = {{"size", 4}};
-  Status refused = g.prepare();
-  ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.message().find("runs over 4 ranks"), std::string::npos);
+TEST_P(MoeKernels, CollectivesOverAGroupOfOneKeepTheRanksData) {
+  // Groups: dp = 0, ep = 1, edp = 2, world = 3; reductions: sum = 0,
+  // mean = 1.
+  PlanFixture f = fixture();
+  int x = f.tensor({2, 2}), reduced = f.tensor({2, 2}),
+      gathered = f.tensor({2, 2}), scattered = f.tensor({2, 2});
+  f.op("moe.all_reduce", {x}, {reduced})
+      .setInt("group", 3)
+      .setInt("size", 1)
+      .setInt("reduction", 1);
+  f.op("moe.all_gather", {x}, {gathered}).setInt("group", 1).setInt("size", 1);
+  f.op("moe.reduce_scatter", {x}, {scattered})
+      .setInt("group", 0)
+      .setInt("size", 1);
+  Status status = f.prepare();
+  ASSERT_TRUE(status.ok()) << status.message();
+  std::vector<float> values = {1, 2, 3, 4};
+  f.set(x, values);
+  ASSERT_TRUE(f.run().ok());
+  EXPECT_EQ(f.get<float>(reduced), values);
+  EXPECT_EQ(f.get<float>(gathered), values);
+  EXPECT_EQ(f.get<float>(scattered), values);
 }
 
-TEST(MoeKernels, RoutingIndicesOutsideTheExpertsAreAnError) {
-  PlanFixture f;
+TEST_P(MoeKernels, AllToAllOfOneRankKeepsTheSentRowsAndZeroesTheRest) {
+  PlanFixture f = fixture();
+  int rows = f.tensor({3, 2}), send = f.tensor({1}, DType::I32),
+      recv = f.tensor({1}, DType::I32), out = f.tensor({4, 2});
+  f.op("moe.all_to_all_v", {rows, send, recv}, {out})
+      .setInt("group", 1)
+      .setInt("size", 1);
+  Status status = f.prepare();
+  ASSERT_TRUE(status.ok()) << status.message();
+  f.set(rows, std::vector<float>{1, 2, 3, 4, 5, 6});
+  f.set(out, std::vector<float>(8, -1.0f));
+  f.set(send, std::vector<int32_t>{2});
+  f.set(recv, std::vector<int32_t>{2});
+  ASSERT_TRUE(f.run().ok());
+  EXPECT_EQ(f.get<float>(out), (std::vector<float>{1, 2, 3, 4, 0, 0, 0, 0}));
+
+  f.set(recv, std::vector<int32_t>{3});
+  EXPECT_EQ(f.run().message(),
+            "forward op 0 (moe.all_to_all_v): member 0 of the ep group sent 2 "
+            "rows, but recv_sizes[0] is 3");
+  f.set(send, std::vector<int32_t>{4});
+  EXPECT_EQ(f.run().message(),
+            "forward op 0 (moe.all_to_all_v): send_sizes add up to 4 rows, "
+            "more than the 3 of the input");
+}
+
+TEST_P(MoeKernels, CollectivesOverLargerGroupsThanTheLaunchAreRefused) {
+  PlanFixture f = fixture();
+  int a = f.tensor({2, 2}), b = f.tensor({2, 2});
+  f.op("moe.all_reduce", {a}, {b})
+      .setInt("group", 2)
+      .setInt("size", 4)
+      .setInt("reduction", 0);
+  EXPECT_EQ(f.prepare().message(),
+            "forward op 0 (moe.all_reduce) runs over 4 ranks of the edp group, "
+            "but this launch of 1 rank with expert parallelism 1 has 1");
+
+  PlanFixture g = fixture();
+  int c = g.tensor({2, 2}), d = g.tensor({8, 2});
+  g.op("moe.all_gather", {c}, {d}).setInt("group", 1).setInt("size", 2);
+  EXPECT_EQ(g.prepare().message(),
+            "forward op 0: op moe.all_gather: output must have shape [4, 2], "
+            "got tensor<8x2xf32>");
+}
+
+TEST_P(MoeKernels, RoutingIndicesOutsideTheExpertsAreAnError) {
+  PlanFixture f = fixture();
   int x = f.tensor({2, 3}), idx = f.tensor({2, 1}, DType::I32),
       rows = f.tensor({2, 3}), map = f.tensor({2, 1}, DType::I32),
       sizes = f.tensor({4}, DType::I32);
   f.op("moe.permute", {x, idx}, {rows, map, sizes});
   ASSERT_TRUE(f.prepare().ok());
   f.set(idx, std::vector<int32_t>{1, 4});
-  Status status = f.executor->run();
+  Status status = f.run();
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(
       status.message(),
       "forward op 0 (moe.permute): routing index 4 is not an expert of 4");
 }
 
-TEST(DenseKernels, AdamWMatchesTorchsUpdate) {
+TEST_P(DenseKernels, AdamWMatchesTorchsUpdate) {
   // torch.optim.AdamW on p = [1, -2] with gradients [0.5, 0.1] then
   // [-0.3, 0.2], lr 0.1, betas (0.9, 0.95), eps 1e-8, weight decay 0.1 ends
   // at p = [0.8618359, -2.1549985] (computed with PyTorch 1.13).
-  PlanFixture f;
+  PlanFixture f = fixture();
   int p = f.tensor({2}), g = f.tensor({2}), m = f.tensor({2}),
       v = f.tensor({2}), lr = f.tensor({}), step = f.tensor({}, DType::I64);
   int p1 = f.tensor({2}), m1 = f.tensor({2}), v1 = f.tensor({2});
   auto &op = f.op("nn.adamw", {p, g, m, v, lr, step}, {p1, m1, v1});
-  op.floatAttrs = {
-      {"beta1", 0.9}, {"beta2", 0.95}, {"eps", 1e-8}, {"weight_decay", 0.1}};
+  op.setFloat("beta1", 0.9)
+      .setFloat("beta2", 0.95)
+      .setFloat("eps", 1e-8)
+      .setFloat("weight_decay", 0.1);
   ASSERT_TRUE(f.prepare().ok());
   std::vector<float> params = {1.0f, -2.0f}, m0 = {0, 0}, v0 = {0, 0};
   std::vector<std::vector<float>> grads = {{0.5f, 0.1f}, {-0.3f, 0.2f}};
@@ -590,7 +653,7 @@ TEST(DenseKernels, AdamWMatchesTorchsUpdate) {
     f.set(v, v0);
     f.set(lr, std::vector<float>{0.1f});
     f.set(step, std::vector<int64_t>{s});
-    ASSERT_TRUE(f.executor->run().ok());
+    ASSERT_TRUE(f.run().ok());
     params = f.get<float>(p1);
     m0 = f.get<float>(m1);
     v0 = f.get<float>(v1);
@@ -599,11 +662,11 @@ TEST(DenseKernels, AdamWMatchesTorchsUpdate) {
   EXPECT_NEAR(params[1], -2.1549985, 1e-6);
 
   f.set(step, std::vector<int64_t>{0});
-  EXPECT_FALSE(f.executor->run().ok());
+  EXPECT_FALSE(f.run().ok());
 }
 
-TEST(MoeKernels, APermuteMaskMustBeBooleanOfTheRoutingShape) {
-  PlanFixture f;
+TEST_P(MoeKernels, APermuteMaskMustBeBooleanOfTheRoutingShape) {
+  PlanFixture f = fixture();
   int x = f.tensor({2, 3}), idx = f.tensor({2, 1}, DType::I32),
       mask = f.tensor({2, 1}), rows = f.tensor({2, 3}),
       map = f.tensor({2, 1}, DType::I32), sizes = f.tensor({4}, DType::I32);

@@ -1,9 +1,17 @@
-//===- PlanFixture.h - building small plans in tests ------------*- C++ -*-===//
+//===- PlanFixture.h - small plans on every backend -------------*- C++ -*-===//
+//
+// The kernel tests form a conformance suite: each case builds a small plan,
+// runs it on a device through the Device interface and reads tensors back,
+// once per backend of the build (moert::backends()). A backend that cannot
+// run on this machine reports its cases as skipped, with the reason.
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef MOERT_TEST_PLANFIXTURE_H
 #define MOERT_TEST_PLANFIXTURE_H
 
-#include "moert/cpu/Executor.h"
+#include "moert/Device.h"
+#include "moert/PlanNames.h"
 
 #include <gtest/gtest.h>
 
@@ -11,15 +19,16 @@
 
 namespace moert::testing {
 
-/// Builds a plan of activations laid out one after another, runs it, and
-/// reads tensors back.
+/// Builds a plan of activations laid out one after another, runs it on one
+/// backend, and reads tensors back.
 class PlanFixture {
 public:
-  PlanFixture() {
-    plan.model.seqLength = 1;
-    plan.model.microBatchSize = 1;
+  explicit PlanFixture(std::string backend) : backend(std::move(backend)) {
+    plan.training.seqLength = 1;
+    plan.training.microBatchSize = 1;
+    plan.training.globalBatchSize = 1;
     plan.model.vocabSize = 1;
-    plan.programs.push_back({"forward", 0, {}, {}, {}});
+    plan.programs.push_back({names::forward, 0, {}, {}, {}});
   }
 
   int tensor(std::vector<int64_t> shape, DType dtype = DType::F32) {
@@ -34,41 +43,71 @@ public:
     return static_cast<int>(plan.tensors.size() - 1);
   }
 
+  /// Appends an op; the reference is valid until the next op is added.
   OpInfo &op(std::string kernel, std::vector<int> inputs,
              std::vector<int> outputs) {
     std::vector<OpInfo> &ops = plan.programs[0].ops;
-    ops.push_back(
-        {std::move(kernel), std::move(inputs), std::move(outputs), {}, {}});
+    ops.push_back({std::move(kernel), std::move(inputs), std::move(outputs)});
     return ops.back();
   }
 
-  /// Creates the executor; a failure to check the plan is returned.
+  /// Checks the ops against their signatures, as loading a plan does, and
+  /// creates the device; a failure of either is returned.
   Status prepare() {
-    StatusOr<std::unique_ptr<cpu::Executor>> created =
-        cpu::Executor::create(plan);
+    MOERT_RETURN_IF_ERROR(verifyOps(plan));
+    StatusOr<std::unique_ptr<Device>> created =
+        createDevice(backend, plan, *comm);
     if (!created.ok())
       return created.status();
-    executor = std::move(created.value());
+    device = std::move(created.value());
     return Status();
   }
 
+  /// Runs the plan's program.
+  Status run() { return device->run(names::forward); }
+
   template <typename T> void set(int index, const std::vector<T> &values) {
-    ASSERT_EQ(values.size() * sizeof(T),
-              static_cast<size_t>(plan.tensors[index].numBytes()));
-    std::memcpy(executor->data(index), values.data(),
-                values.size() * sizeof(T));
+    Status status = device->write(index, values);
+    ASSERT_TRUE(status.ok()) << status.message();
   }
   template <typename T> std::vector<T> get(int index) {
-    std::vector<T> values(plan.tensors[index].numBytes() / sizeof(T));
-    std::memcpy(values.data(), executor->data(index),
-                values.size() * sizeof(T));
-    return values;
+    StatusOr<std::vector<T>> values = device->read<T>(index);
+    EXPECT_TRUE(values.ok()) << values.status().message();
+    return values.ok() ? *values : std::vector<T>();
   }
 
+  std::string backend;
   Plan plan;
-  std::unique_ptr<cpu::Executor> executor;
+  std::unique_ptr<Communicator> comm = createLocalCommunicator();
+  std::unique_ptr<Device> device;
 };
 
+/// A conformance case, run once per backend of the build.
+class BackendTest : public ::testing::TestWithParam<std::string> {
+protected:
+  void SetUp() override {
+    for (const Backend &b : backends())
+      if (b.name == GetParam())
+        if (std::string why = b.unavailable(); !why.empty())
+          GTEST_SKIP() << "the " << b.name
+                       << " backend cannot run here: " << why;
+  }
+
+  /// A plan for this case's backend.
+  PlanFixture fixture() const { return PlanFixture(GetParam()); }
+};
+
+/// The names of the backends of this build.
+std::vector<std::string> backendNames();
+
 } // namespace moert::testing
+
+/// Runs the cases of the BackendTest subclass `suite` on every backend.
+#define MOERT_INSTANTIATE_ON_BACKENDS(suite)                                   \
+  INSTANTIATE_TEST_SUITE_P(                                                    \
+      Backends, suite, ::testing::ValuesIn(moert::testing::backendNames()),    \
+      [](const ::testing::TestParamInfo<std::string> &info) {                  \
+        return info.param;                                                     \
+      })
 
 #endif // MOERT_TEST_PLANFIXTURE_H

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 using namespace moert;
 
 namespace {
@@ -14,7 +17,22 @@ struct PlanOptions {
   uint32_t version = planVersion();
   int outputIndex = 1;
   int64_t arenaBytes = 64;
+  const char *kernel = "nn.add";
+  int64_t globalBatchSize = 2;
+  int64_t microBatches = 2;
+  bool training = true;
 };
+
+flatbuffers::Offset<plan::Model> model(flatbuffers::FlatBufferBuilder &b) {
+  return plan::CreateModelDirect(b, 16, 0.02, 1, 1, 0, "{}");
+}
+
+/// 4 tokens a micro-batch: sequences of 4, one a micro-batch.
+flatbuffers::Offset<plan::Training> training(flatbuffers::FlatBufferBuilder &b,
+                                             const PlanOptions &options = {}) {
+  return plan::CreateTrainingDirect(b, 4, 1, options.globalBatchSize,
+                                    options.microBatches);
+}
 
 /// A one-op plan: y = x + x over two f32[4] activations.
 std::vector<uint8_t> buildPlan(const PlanOptions &options = {}) {
@@ -27,12 +45,12 @@ std::vector<uint8_t> buildPlan(const PlanOptions &options = {}) {
                                plan::TensorKind::Activation, 0)};
   std::vector<int> inputs = {0, 0}, outputs = {options.outputIndex};
   std::vector<flatbuffers::Offset<plan::Op>> ops = {
-      plan::CreateOpDirect(b, "nn.add", &inputs, &outputs)};
+      plan::CreateOpDirect(b, options.kernel, &inputs, &outputs)};
   std::vector<flatbuffers::Offset<plan::Program>> programs = {
       plan::CreateProgramDirect(b, "forward", options.arenaBytes, &ops)};
-  auto model = plan::CreateModelDirect(b, 4, 1, 16, 0.02, 1, 1, 0, "{}");
-  auto root = plan::CreatePlanDirect(b, options.version, &tensors, &programs,
-                                     nullptr, nullptr, nullptr, model);
+  auto root = plan::CreatePlanDirect(
+      b, options.version, &tensors, &programs, nullptr, nullptr, nullptr,
+      model(b), options.training ? training(b, options) : 0);
   plan::FinishPlanBuffer(b, root);
   return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
 }
@@ -50,6 +68,8 @@ TEST(Plan, AValidPlanLoads) {
   ASSERT_NE(plan->program("forward"), nullptr);
   EXPECT_EQ(plan->program("forward")->ops.size(), 1u);
   EXPECT_EQ(plan->tensors[1].typeString(), "tensor<4xf32>");
+  EXPECT_EQ(plan->training.tokensPerMicroBatch(), 4);
+  EXPECT_EQ(plan->training.microBatches, 2);
 }
 
 TEST(Plan, SomethingElseIsNotAPlan) {
@@ -70,14 +90,29 @@ TEST(Plan, TruncatedPlansAreRejected) {
   }
 }
 
-TEST(Plan, AnotherVersionIsRejectedWithAHint) {
-  PlanOptions old;
-  old.version = planVersion() - 1;
-  EXPECT_EQ(errorOf(buildPlan(old)),
-            "model.plan: plan version " + std::to_string(old.version) +
+TEST(Plan, ANewerVersionIsRejectedWithAHint) {
+  PlanOptions newer;
+  newer.version = planVersion() + 1;
+  EXPECT_EQ(errorOf(buildPlan(newer)),
+            "model.plan: plan version " + std::to_string(newer.version) +
                 " cannot be run by this runtime, which reads version " +
                 std::to_string(planVersion()) +
                 "; recompile it with moe-compile");
+}
+
+// Inputs/plan-v2.plan is a real plan of the previous format (version 2,
+// untyped attributes, no training table), written by moe-compile from
+//   --num-layers 1 --hidden-size 8 --num-attention-heads 2 --seq-length 4
+//   --micro-batch-size 1 --vocab-size 16 --num-experts 2 --moe-router-topk 1
+// Its tables do not match this schema, but its version still reads.
+TEST(Plan, AnOlderPlanNamesBothVersions) {
+  std::ifstream file(MOERT_TEST_INPUTS "/plan-v2.plan", std::ios::binary);
+  ASSERT_TRUE(file) << "missing test input plan-v2.plan";
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)),
+                             std::istreambuf_iterator<char>());
+  EXPECT_EQ(errorOf(bytes),
+            "model.plan: plan version 2 cannot be run by this runtime, which "
+            "reads version 3; recompile it with moe-compile");
 }
 
 TEST(Plan, IndicesOutOfRangeAreRejected) {
@@ -97,8 +132,60 @@ TEST(Plan, ActivationsMustFitTheArena) {
             "arena of 8 bytes");
 }
 
+TEST(Plan, OpsAreCheckedAgainstTheirSignatures) {
+  PlanOptions unknown;
+  unknown.kernel = "nn.frobnicate";
+  EXPECT_EQ(errorOf(buildPlan(unknown)),
+            "model.plan: forward op 0: unknown op 'nn.frobnicate'");
+  PlanOptions norm;
+  norm.kernel = "nn.rmsnorm";
+  EXPECT_EQ(errorOf(buildPlan(norm)),
+            "model.plan: forward op 0: op nn.rmsnorm: input must be a rank-2 "
+            "f32 tensor, got tensor<4xf32>");
+}
+
+TEST(Plan, AttributesHaveTheKindOfTheirSignature) {
+  // An rmsnorm whose eps is an int: read as a float, it would be garbage.
+  flatbuffers::FlatBufferBuilder b;
+  std::vector<int64_t> matrix = {2, 4}, vector = {4};
+  std::vector<flatbuffers::Offset<plan::Tensor>> tensors = {
+      plan::CreateTensorDirect(b, "x", plan::DType::F32, &matrix,
+                               plan::TensorKind::Input, 0),
+      plan::CreateTensorDirect(b, "w", plan::DType::F32, &vector,
+                               plan::TensorKind::Parameter, 0),
+      plan::CreateTensorDirect(b, "y", plan::DType::F32, &matrix,
+                               plan::TensorKind::Activation, 0)};
+  std::vector<int> inputs = {0, 1}, outputs = {2};
+  std::vector<flatbuffers::Offset<plan::Attr>> attrs = {
+      plan::CreateAttr(b, b.CreateString("eps"), plan::AttrValue::IntAttr,
+                       plan::CreateIntAttr(b, 1).Union())};
+  std::vector<flatbuffers::Offset<plan::Op>> ops = {
+      plan::CreateOpDirect(b, "nn.rmsnorm", &inputs, &outputs, &attrs)};
+  std::vector<flatbuffers::Offset<plan::Program>> programs = {
+      plan::CreateProgramDirect(b, "forward", 32, &ops)};
+  plan::FinishPlanBuffer(
+      b, plan::CreatePlanDirect(b, planVersion(), &tensors, &programs, nullptr,
+                                nullptr, nullptr, model(b), training(b)));
+  std::vector<uint8_t> bytes(b.GetBufferPointer(),
+                             b.GetBufferPointer() + b.GetSize());
+  EXPECT_EQ(errorOf(bytes), "model.plan: forward op 0: op nn.rmsnorm: "
+                            "attribute 'eps' must be a float, got int");
+}
+
+TEST(Plan, TheTrainingSettingsMustAddUp) {
+  PlanOptions none;
+  none.training = false;
+  EXPECT_EQ(errorOf(buildPlan(none)),
+            "model.plan: the plan has no training settings");
+  PlanOptions uneven;
+  uneven.globalBatchSize = 3;
+  EXPECT_EQ(errorOf(buildPlan(uneven)),
+            "model.plan: the training settings split a global batch of 3 into "
+            "2 micro-batches of 1 per rank");
+}
+
 TEST(Plan, InputsMustMatchTheMicroBatch) {
-  // The model says 4 tokens per micro-batch; a 3-token "tokens" input would
+  // The plan says 4 tokens per micro-batch; a 3-token "tokens" input would
   // let the runtime write past it.
   flatbuffers::FlatBufferBuilder b;
   std::vector<int64_t> shape = {3};
@@ -109,9 +196,9 @@ TEST(Plan, InputsMustMatchTheMicroBatch) {
       plan::CreateNamedTensorDirect(b, "tokens", 0)};
   std::vector<flatbuffers::Offset<plan::Program>> programs = {
       plan::CreateProgramDirect(b, "forward")};
-  auto model = plan::CreateModelDirect(b, 4, 1, 16, 0.02, 1, 1, 0, "{}");
-  auto root = plan::CreatePlanDirect(b, planVersion(), &tensors, &programs,
-                                     &inputs, nullptr, nullptr, model);
+  auto root =
+      plan::CreatePlanDirect(b, planVersion(), &tensors, &programs, &inputs,
+                             nullptr, nullptr, model(b), training(b));
   plan::FinishPlanBuffer(b, root);
   std::vector<uint8_t> bytes(b.GetBufferPointer(),
                              b.GetBufferPointer() + b.GetSize());
@@ -122,10 +209,9 @@ TEST(Plan, InputsMustMatchTheMicroBatch) {
 TEST(Plan, APlanNeedsAProgram) {
   flatbuffers::FlatBufferBuilder b;
   std::vector<flatbuffers::Offset<plan::Tensor>> tensors;
-  auto model = plan::CreateModelDirect(b, 4, 1, 16, 0.02, 1, 1, 0, "{}");
-  plan::FinishPlanBuffer(b, plan::CreatePlanDirect(b, planVersion(), &tensors,
-                                                   nullptr, nullptr, nullptr,
-                                                   nullptr, model));
+  plan::FinishPlanBuffer(
+      b, plan::CreatePlanDirect(b, planVersion(), &tensors, nullptr, nullptr,
+                                nullptr, nullptr, model(b), training(b)));
   std::vector<uint8_t> bytes(b.GetBufferPointer(),
                              b.GetBufferPointer() + b.GetSize());
   EXPECT_EQ(errorOf(bytes), "model.plan: the plan has no program");

@@ -1,8 +1,8 @@
-//===- RoutingTest.cpp - moe.topk's CPU kernel against a naive reference --===//
+//===- RoutingTest.cpp - moe.topk against a naive reference ---------------===//
 
-#include "moert/cpu/Routing.h"
+#include "PlanFixture.h"
 
-#include <gtest/gtest.h>
+#include "plan_generated.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,8 +10,13 @@
 #include <random>
 #include <vector>
 
-using moert::cpu::SoftmaxPlacement;
-using moert::cpu::topkRoute;
+using moert::DType;
+using moert::plan::SoftmaxPlacement;
+using moert::testing::PlanFixture;
+
+class TopKRouter : public moert::testing::BackendTest {};
+
+MOERT_INSTANTIATE_ON_BACKENDS(TopKRouter);
 
 namespace {
 
@@ -20,12 +25,24 @@ struct Routing {
   std::vector<int32_t> indices;
 };
 
-Routing route(const std::vector<float> &logits, int64_t tokens, int64_t experts,
-              int64_t k, SoftmaxPlacement softmax) {
-  Routing r{std::vector<float>(tokens * k), std::vector<int32_t>(tokens * k)};
-  topkRoute(logits.data(), tokens, experts, k, softmax, r.weights.data(),
-            r.indices.data());
-  return r;
+/// Routes through a plan of one moe.topk on `backend`.
+Routing route(const std::string &backend, const std::vector<float> &logits,
+              int64_t tokens, int64_t experts, int64_t k,
+              SoftmaxPlacement softmax) {
+  PlanFixture f(backend);
+  int in = f.tensor({tokens, experts}), weights = f.tensor({tokens, k}),
+      indices = f.tensor({tokens, k}, DType::I32);
+  f.op("moe.topk", {in}, {weights, indices})
+      .setInt("k", k)
+      .setInt("softmax", static_cast<int64_t>(softmax));
+  moert::Status status = f.prepare();
+  EXPECT_TRUE(status.ok()) << status.message();
+  if (!status.ok())
+    return {};
+  f.set(in, logits);
+  status = f.run();
+  EXPECT_TRUE(status.ok()) << status.message();
+  return {f.get<float>(weights), f.get<int32_t>(indices)};
 }
 
 // Hugging Face's formulation: softmax over all experts, a full stable sort,
@@ -69,13 +86,13 @@ std::vector<float> randomLogits(int64_t count, unsigned seed) {
 
 } // namespace
 
-TEST(TopKRouter, MatchesNaiveReferenceForEveryKAndPlacement) {
+TEST_P(TopKRouter, MatchesNaiveReferenceForEveryKAndPlacement) {
   const int64_t tokens = 64, experts = 8;
   std::vector<float> logits = randomLogits(tokens * experts, 7);
   for (SoftmaxPlacement softmax :
        {SoftmaxPlacement::Pre, SoftmaxPlacement::Post}) {
     for (int64_t k = 1; k <= experts; ++k) {
-      Routing got = route(logits, tokens, experts, k, softmax);
+      Routing got = route(GetParam(), logits, tokens, experts, k, softmax);
       Routing want = naiveRoute(logits, tokens, experts, k, softmax);
       ASSERT_EQ(got.indices, want.indices) << "k = " << k;
       for (size_t i = 0; i < got.weights.size(); ++i)
@@ -85,10 +102,10 @@ TEST(TopKRouter, MatchesNaiveReferenceForEveryKAndPlacement) {
   }
 }
 
-TEST(TopKRouter, PostSoftmaxWeightsSumToOne) {
+TEST_P(TopKRouter, PostSoftmaxWeightsSumToOne) {
   const int64_t tokens = 32, experts = 16, k = 4;
-  Routing r = route(randomLogits(tokens * experts, 11), tokens, experts, k,
-                    SoftmaxPlacement::Post);
+  Routing r = route(GetParam(), randomLogits(tokens * experts, 11), tokens,
+                    experts, k, SoftmaxPlacement::Post);
   for (int64_t t = 0; t < tokens; ++t) {
     float sum = 0.0f;
     for (int64_t j = 0; j < k; ++j)
@@ -97,27 +114,27 @@ TEST(TopKRouter, PostSoftmaxWeightsSumToOne) {
   }
 }
 
-TEST(TopKRouter, EqualLogitsGoToTheLowerExpert) {
+TEST_P(TopKRouter, EqualLogitsGoToTheLowerExpert) {
   // Token 0: experts 1 and 3 tie for first; token 1: every expert ties.
   std::vector<float> logits = {0.5f, 2.0f, -1.0f, 2.0f, //
                                1.0f, 1.0f, 1.0f,  1.0f};
-  Routing r = route(logits, 2, 4, 2, SoftmaxPlacement::Post);
+  Routing r = route(GetParam(), logits, 2, 4, 2, SoftmaxPlacement::Post);
   EXPECT_EQ(r.indices, (std::vector<int32_t>{1, 3, 0, 1}));
   for (float w : r.weights)
     EXPECT_FLOAT_EQ(w, 0.5f);
 }
 
-TEST(TopKRouter, SwitchTop1ReturnsTheFullSoftmaxProbability) {
+TEST_P(TopKRouter, SwitchTop1ReturnsTheFullSoftmaxProbability) {
   std::vector<float> logits = {std::log(1.0f), std::log(3.0f), std::log(4.0f),
                                std::log(2.0f)};
-  Routing r = route(logits, 1, 4, 1, SoftmaxPlacement::Pre);
+  Routing r = route(GetParam(), logits, 1, 4, 1, SoftmaxPlacement::Pre);
   EXPECT_EQ(r.indices[0], 2);
   EXPECT_NEAR(r.weights[0], 0.4f, 1e-6f);
 }
 
-TEST(TopKRouter, LargeLogitsDoNotOverflow) {
+TEST_P(TopKRouter, LargeLogitsDoNotOverflow) {
   std::vector<float> logits = {1000.0f, 999.0f, -1000.0f};
-  Routing r = route(logits, 1, 3, 2, SoftmaxPlacement::Pre);
+  Routing r = route(GetParam(), logits, 1, 3, 2, SoftmaxPlacement::Pre);
   EXPECT_EQ(r.indices, (std::vector<int32_t>{0, 1}));
   EXPECT_NEAR(r.weights[0], 1.0 / (1.0 + std::exp(-1.0)), 1e-6);
   EXPECT_TRUE(std::isfinite(r.weights[1]));

@@ -4,38 +4,48 @@
 //   moe-run tiny.plan --train-iters 300 --save ckpt      # trains
 //   moe-run tiny.plan --eval-iters 4                     # evaluates
 //
-// loads and verifies the plan, initialises the parameters from the seed (or
-// loads them from safetensors or a checkpoint), reads micro-batches from a
-// Megatron indexed dataset and trains (logging loss, aux loss, learning rate
-// and tokens per expert, evaluating, saving checkpoints) or evaluates.
+// loads and verifies the plan, creates a device for it, initialises the
+// parameters from the seed (or loads them from safetensors or a checkpoint),
+// reads micro-batches from a Megatron indexed dataset and trains (logging
+// loss, aux loss, learning rate and tokens per expert, evaluating, saving
+// checkpoints) or evaluates.
 //
 //===----------------------------------------------------------------------===//
 
+#include "moert/Communicator.h"
 #include "moert/Data.h"
+#include "moert/Device.h"
 #include "moert/Plan.h"
-#include "moert/Plot.h"
+#include "moert/PlanNames.h"
 #include "moert/Trainer.h"
 #include "moert/Weights.h"
-#include "moert/cpu/Executor.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <unistd.h>
 
 using namespace moert;
 
 namespace {
 
+//===----------------------------------------------------------------------===//
+// Options
+//===----------------------------------------------------------------------===//
+
+/// The command line as given; absent options fall back to the plan's
+/// training settings.
 struct Options {
   std::string plan;
+  std::string device = "auto";
   std::string data;
   std::string split;
   std::string load;
@@ -52,80 +62,15 @@ struct Options {
   bool noLoadOptim = false, noLoadRng = false, resume = false;
 };
 
-[[noreturn]] void fail(const std::string &message) {
-  std::cerr << "moe-run: error: " << message << "\n";
-  std::exit(1);
-}
-
-void check(const Status &status) {
-  if (!status.ok())
-    fail(status.message());
-}
-
-Plan readPlan(const std::string &path) {
-  if (path != "-") {
-    StatusOr<Plan> plan = loadPlan(path);
-    check(plan.status());
-    return std::move(*plan);
-  }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(std::cin)),
-                             std::istreambuf_iterator<char>());
-  StatusOr<Plan> plan = parsePlan(bytes, "<stdin>");
-  check(plan.status());
-  return std::move(*plan);
-}
-
-void writeJson(const std::string &path, const nlohmann::json &value) {
-  std::ofstream file(path);
-  file << value.dump(1) << "\n";
-  if (!file)
-    fail(path + ": cannot write");
-}
-
-/// An integer setting of the resolved description, or `fallback`.
-int64_t configInt(const nlohmann::json &config, const char *key,
-                  int64_t fallback) {
-  return config.contains(key) && config[key].is_number_integer()
-             ? config[key].get<int64_t>()
-             : fallback;
-}
-
-std::string configString(const nlohmann::json &config, const char *key) {
-  return config.contains(key) && config[key].is_string()
-             ? config[key].get<std::string>()
-             : std::string();
-}
-
-/// Runs the forward program on the batch in place and writes each
-/// activation the compiler named after a module path ("model.layers.0.
-/// block_sparse_moe.gate"), copied as its op finishes: the arena reuses the
-/// memory later.
-Status dumpActivations(cpu::Executor &executor, const std::string &path) {
-  const Plan &plan = executor.plan();
-  std::deque<std::vector<uint8_t>> copies;
-  std::vector<SafetensorsEntry> entries;
-  MOERT_RETURN_IF_ERROR(
-      executor.run("forward", [&](size_t, const OpInfo &op) -> Status {
-        for (int index : op.outputs) {
-          const TensorInfo &t = plan.tensors[index];
-          if (t.kind != TensorKind::Activation ||
-              t.name.find('#') != std::string::npos)
-            continue;
-          const auto *bytes = executor.dataAs<uint8_t>(index);
-          copies.emplace_back(bytes, bytes + t.numBytes());
-          entries.push_back({t.name, t.dtype, t.shape, copies.back().data()});
-        }
-        return Status();
-      }));
-  return writeSafetensors(path, entries);
-}
-
-} // namespace
-
-static int run(int argc, char **argv) {
-  CLI::App app{"moe-run: trains or evaluates a plan compiled by moe-compile"};
-  Options o;
+void addOptions(CLI::App &app, Options &o) {
   app.add_option("plan", o.plan, "the plan file, or - for stdin")->required();
+  std::vector<std::string> devices = {"auto"};
+  for (const Backend &backend : backends())
+    devices.push_back(backend.name);
+  app.add_option("--device", o.device,
+                 "where to run: auto (the first backend that can run here) "
+                 "or a backend of this build")
+      ->check(CLI::IsMember(devices));
   app.add_option("--data", o.data,
                  "Megatron dataset prefix (<prefix>.bin/.idx); default: the "
                  "description's data path");
@@ -169,8 +114,8 @@ static int run(int argc, char **argv) {
   app.add_option("--tensorboard-dir", o.tensorboardDir,
                  "write TensorBoard event files here");
   app.add_option("--plot", o.plot,
-                 "draw the loss and expert load to this PNG at the end "
-                 "(default: <save>/training.png)");
+                 "draw the loss and expert load to this PNG at the end, with "
+                 "matplotlib (default: <save>/training.png)");
   app.add_option("--save-weights", o.saveWeights,
                  "write the parameters to safetensors at the end");
   app.add_option("--metrics-json", o.metricsJson,
@@ -182,249 +127,433 @@ static int run(int argc, char **argv) {
                "with --dump, also write every named activation of the "
                "forward pass on the first validation micro-batch "
                "(activations.safetensors)");
-  CLI11_PARSE(app, argc, argv);
+}
 
-  Plan plan = readPlan(o.plan);
-  StatusOr<std::unique_ptr<cpu::Executor>> created =
-      cpu::Executor::create(plan);
-  if (!created.ok())
-    fail((o.plan == "-" ? std::string("<stdin>") : o.plan) + ": " +
-         created.status().message());
-  cpu::Executor &executor = **created;
-  for (const char *name : {"tokens", "labels"})
-    if (!plan.inputs.count(name))
-      fail(std::string("the plan has no '") + name + "' input");
+/// What this run does: the options resolved against the plan's training
+/// settings.
+struct Settings {
+  bool training = false;
+  uint64_t seed = 0;
+  std::string data, split, save, metricsJsonl, tensorboardDir, plot;
+  bool perLayerLogging = false;
+  TrainOptions train;
+};
 
-  nlohmann::json config =
-      nlohmann::json::parse(plan.model.configJson, nullptr, false);
-  if (!config.is_object())
-    config = nlohmann::json::object();
-  if (o.save.empty())
-    o.save = configString(config, "save");
-  if (o.tensorboardDir.empty())
-    o.tensorboardDir = configString(config, "tensorboard_dir");
-  if (o.data.empty() && config.contains("data_path") &&
-      config["data_path"].is_array() && !config["data_path"].empty() &&
-      config["data_path"][0].is_string())
-    o.data = config["data_path"][0].get<std::string>();
-  if (o.data.empty())
-    fail("no dataset: give --data <prefix> (see moe-preprocess)");
-  if (o.split.empty())
-    o.split = config.contains("split") && config["split"].is_string()
-                  ? config["split"].get<std::string>()
-                  : "969,30,1";
-  int64_t trainIters = o.trainIters.value_or(0);
-  bool training = trainIters > 0;
-  if (o.dumpActivations && (o.dump.empty() || training))
-    fail("--dump-activations goes with --dump and evaluation (no "
-         "--train-iters)");
-
-  uint64_t seed = o.seed.value_or(plan.model.seed);
-  StatusOr<data::IndexedDataset> dataset = data::IndexedDataset::open(o.data);
-  check(dataset.status());
-  auto ranges = data::splitDocuments(o.split, dataset->numDocuments());
-  check(ranges.status());
-  auto samplerOf = [&](int split, const char *what) {
-    data::Sampler sampler(*dataset, (*ranges)[split], plan.model.seqLength,
-                          seed);
-    if (sampler.numSamples() == 0)
-      fail(std::string("the ") + what + " split (documents " +
-           std::to_string((*ranges)[split].first) + " to " +
-           std::to_string((*ranges)[split].second) + " of " +
-           std::to_string(dataset->numDocuments()) + ") holds no sample of " +
-           std::to_string(plan.model.seqLength + 1) +
-           " tokens; give --split a larger " + what + " share");
-    return sampler;
-  };
-  data::Sampler valid = samplerOf(1, "validation");
-  std::optional<data::Sampler> train;
-  if (training)
-    train.emplace(samplerOf(0, "training"));
-
-  TrainOptions options;
-  options.trainIters = trainIters;
-  options.exitInterval = o.exitInterval.value_or(0);
-  int64_t global =
-      configInt(config, "global_batch_size", plan.model.microBatchSize);
-  options.microBatches =
-      std::max<int64_t>(1, global / plan.model.microBatchSize);
-  options.logInterval = o.logInterval.value_or(
-      std::max<int64_t>(1, configInt(config, "log_interval", 10)));
-  options.evalInterval =
-      o.evalInterval.value_or(configInt(config, "eval_interval", 0));
-  options.evalIters = o.evalIters.value_or(
-      training ? std::max<int64_t>(1, configInt(config, "eval_iters", 10))
-               : 10);
-  options.saveInterval =
-      o.saveInterval.value_or(configInt(config, "save_interval", 0));
-  options.save = training ? o.save : std::string();
-  options.metricsJsonl = o.metricsJsonl;
-  options.tensorboardDir = training ? o.tensorboardDir : std::string();
-  options.perLayerLogging = config.value("moe_per_layer_logging", false);
-  options.progressBar = training && ::isatty(STDERR_FILENO);
-
-  if (!o.dump.empty()) {
-    // The description as run: a decay without lr_decay_iters spans this run.
-    if (training)
-      config["train_iters"] = trainIters;
-    std::filesystem::create_directories(o.dump);
-    writeJson(o.dump + "/config.json", config);
+StatusOr<Settings> resolve(const Options &o, const Plan &plan,
+                           const Communicator &comm) {
+  const TrainingInfo &t = plan.training;
+  Settings s;
+  s.train.trainIters = o.trainIters.value_or(0);
+  s.training = s.train.trainIters > 0;
+  if (o.dumpActivations && (o.dump.empty() || s.training))
+    return Status::error("--dump-activations goes with --dump and evaluation "
+                         "(no --train-iters)");
+  s.seed = o.seed.value_or(plan.model.seed);
+  s.data = !o.data.empty()       ? o.data
+           : !t.dataPath.empty() ? t.dataPath.front()
+                                 : std::string();
+  if (s.data.empty())
+    return Status::error("no dataset: give --data <prefix> (see "
+                         "moe-preprocess)");
+  s.split = !o.split.empty()   ? o.split
+            : !t.split.empty() ? t.split
+                               : "969,30,1";
+  if (t.globalBatchSize != t.microBatchSize * t.microBatches * comm.worldSize())
+    return Status::error(fmt::format(
+        "the plan takes a global batch of {} sequences as {} micro-batches "
+        "of {} on each rank, which {} rank{} do not make",
+        t.globalBatchSize, t.microBatches, t.microBatchSize, comm.worldSize(),
+        comm.worldSize() == 1 ? "" : "s"));
+  TrainOptions &train = s.train;
+  train.exitInterval = o.exitInterval.value_or(0);
+  train.microBatches = t.microBatches;
+  train.logInterval =
+      o.logInterval.value_or(std::max<int64_t>(1, t.logInterval));
+  train.evalInterval = o.evalInterval.value_or(t.evalInterval);
+  train.evalIters =
+      o.evalIters.value_or(s.training ? std::max<int64_t>(1, t.evalIters) : 10);
+  train.saveInterval = o.saveInterval.value_or(t.saveInterval);
+  s.save = !o.save.empty() ? o.save : t.save;
+  if (s.training) {
+    train.save = s.save;
+    s.tensorboardDir =
+        !o.tensorboardDir.empty() ? o.tensorboardDir : t.tensorboardDir;
+    s.plot = !o.plot.empty()   ? o.plot
+             : !s.save.empty() ? s.save + "/training.png"
+                               : std::string();
   }
+  s.metricsJsonl = o.metricsJsonl;
+  s.perLayerLogging = t.perLayerLogging;
+  return s;
+}
 
+//===----------------------------------------------------------------------===//
+// Plan, data and weights
+//===----------------------------------------------------------------------===//
+
+StatusOr<Plan> readPlan(const std::string &path) {
+  if (path != "-")
+    return loadPlan(path);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(std::cin)),
+                             std::istreambuf_iterator<char>());
+  return parsePlan(bytes, "<stdin>");
+}
+
+/// The dataset and the samplers of its training and validation splits.
+struct Data {
+  std::unique_ptr<data::IndexedDataset> dataset;
+  std::optional<data::Sampler> train, valid;
+};
+
+StatusOr<Data> openData(const Settings &s, const Plan &plan) {
+  Data d;
+  StatusOr<data::IndexedDataset> dataset = data::IndexedDataset::open(s.data);
+  if (!dataset.ok())
+    return dataset.status();
+  d.dataset = std::make_unique<data::IndexedDataset>(std::move(*dataset));
+  auto ranges = data::splitDocuments(s.split, d.dataset->numDocuments());
+  if (!ranges.ok())
+    return ranges.status();
+  auto samplerOf = [&](int split, const char *what,
+                       std::optional<data::Sampler> &into) {
+    data::Sampler sampler(*d.dataset, (*ranges)[split], plan.training.seqLength,
+                          s.seed);
+    if (sampler.numSamples() == 0)
+      return Status::error(fmt::format(
+          "the {} split (documents {} to {} of {}) holds no sample of {} "
+          "tokens; give --split a larger {} share",
+          what, (*ranges)[split].first, (*ranges)[split].second,
+          d.dataset->numDocuments(), plan.training.seqLength + 1, what));
+    into.emplace(std::move(sampler));
+    return Status();
+  };
+  MOERT_RETURN_IF_ERROR(samplerOf(1, "validation", d.valid));
+  if (s.training)
+    MOERT_RETURN_IF_ERROR(samplerOf(0, "training", d.train));
+  return d;
+}
+
+/// Initialises the parameters, then loads --load's safetensors file; returns
+/// the checkpoint to resume from (--load's directory, or --save's latest
+/// with --resume), if any.
+StatusOr<std::string> initializeWeights(Device &device, const Options &o,
+                                        const Settings &s) {
   std::string resumeFrom;
   if (!o.load.empty() && std::filesystem::is_directory(o.load)) {
     StatusOr<std::string> latest = latestCheckpoint(o.load);
-    check(latest.status());
+    if (!latest.ok())
+      return latest.status();
     if (latest->empty())
-      fail(o.load +
-           ": holds no checkpoint (no latest_checkpointed_iteration.txt)");
+      return Status::error(
+          o.load +
+          ": holds no checkpoint (no latest_checkpointed_iteration.txt)");
     resumeFrom = *latest;
-  } else if (o.resume && !o.save.empty()) {
-    StatusOr<std::string> latest = latestCheckpoint(o.save);
-    check(latest.status());
+  } else if (o.resume && !s.save.empty()) {
+    StatusOr<std::string> latest = latestCheckpoint(s.save);
+    if (!latest.ok())
+      return latest.status();
     resumeFrom = *latest;
   }
-  initializeParameters(executor, seed);
+  MOERT_RETURN_IF_ERROR(initializeParameters(device, s.seed));
   if (resumeFrom.empty() && !o.load.empty())
-    check(loadSafetensors(executor, o.load));
+    MOERT_RETURN_IF_ERROR(loadSafetensors(device, o.load));
+  return resumeFrom;
+}
 
-  // The oracle replays the same batches from the same weights and compares
-  // the first step's gradients and every step's numbers.
+Status writeJson(const std::string &path, const nlohmann::json &value) {
+  std::ofstream file(path);
+  file << value.dump(1) << "\n";
+  if (!file)
+    return Status::error(path + ": cannot write");
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// The oracle dump
+//===----------------------------------------------------------------------===//
+
+/// What test/oracle replays in PyTorch: the description, the weights, the
+/// batches, the first step's gradients, every step's numbers, and with
+/// --dump-activations every named activation of a forward pass.
+class OracleDump final : public MetricsSink {
+public:
+  OracleDump(Device &device, std::string directory)
+      : device(device), plan(device.plan()), directory(std::move(directory)) {}
+
+  /// The resolved description, with the schedule's length when training:
+  /// a decay without lr_decay_iters spans this run.
+  Status begin(int64_t trainIters) {
+    nlohmann::json config =
+        nlohmann::json::parse(plan.model.configJson, nullptr, false);
+    if (!config.is_object())
+      config = nlohmann::json::object();
+    if (trainIters > 0)
+      config["train_iters"] = trainIters;
+    std::error_code error;
+    std::filesystem::create_directories(directory, error);
+    if (error)
+      return Status::error(directory + ": cannot create: " + error.message());
+    return writeJson(directory + "/config.json", config);
+  }
+
+  Status saveWeights() {
+    return saveSafetensors(device, directory + "/weights.safetensors");
+  }
+
+  /// The tokens and labels on the device now.
+  StatusOr<nlohmann::json> batch() {
+    StatusOr<std::vector<int32_t>> tokens =
+        device.read<int32_t>(plan.input(names::tokens));
+    if (!tokens.ok())
+      return tokens.status();
+    StatusOr<std::vector<int32_t>> labels =
+        device.read<int32_t>(plan.input(names::labels));
+    if (!labels.ok())
+      return labels.status();
+    return nlohmann::json{{"tokens", *tokens}, {"labels", *labels}};
+  }
+
+  Status afterMicroBatch() {
+    StatusOr<nlohmann::json> current = batch();
+    if (!current.ok())
+      return current.status();
+    batches.push_back(std::move(*current));
+    return Status();
+  }
+
+  Status onStep(const StepRecord &record) override {
+    if (record.step == 1) {
+      NamedTensors grads;
+      for (const ParameterInfo &p : plan.parameters)
+        grads.emplace_back(
+            p.name, plan.states.find(names::gradPrefix + p.name)->second);
+      MOERT_RETURN_IF_ERROR(
+          saveSafetensors(device, directory + "/grads.safetensors", grads));
+    }
+    steps.push_back({{"step", record.step},
+                     {"lm_loss", record.lmLoss},
+                     {"aux_loss", record.auxLoss},
+                     {"z_loss", record.zLoss},
+                     {"lr", record.lr},
+                     {"grad_norm", record.gradNorm},
+                     {"micro_batches", batches}});
+    batches = nlohmann::json::array();
+    return Status();
+  }
+
+  Status end() override { return writeJson(directory + "/steps.json", steps); }
+
+  /// The evaluation dump: the batch, the activations when asked, the metrics
+  /// of one micro-batch and the weights.
+  Status evaluation(Trainer &trainer, const data::Sampler &valid,
+                    bool activations) {
+    MOERT_RETURN_IF_ERROR(trainer.fillBatch(valid, 0));
+    StatusOr<nlohmann::json> first = batch();
+    if (!first.ok())
+      return first.status();
+    MOERT_RETURN_IF_ERROR(writeJson(directory + "/batch.json", *first));
+    if (activations)
+      MOERT_RETURN_IF_ERROR(
+          dumpActivations(directory + "/activations.safetensors"));
+    StatusOr<EvalResult> eval = trainer.evaluate(1);
+    if (!eval.ok())
+      return eval.status();
+    MOERT_RETURN_IF_ERROR(writeJson(
+        directory + "/metrics.json",
+        {{"lm_loss", eval->lmLoss},
+         {"aux_loss", eval->auxLoss},
+         {"z_loss", eval->zLoss},
+         {"tokens_per_expert", expertCountsJson(eval->tokensPerExpert)}}));
+    return saveWeights();
+  }
+
+private:
+  /// Runs the forward program on the batch in place and writes each
+  /// activation the compiler named after a module path ("model.layers.0.
+  /// block_sparse_moe.gate"), copied as its op finishes: the arena reuses
+  /// the memory later.
+  Status dumpActivations(const std::string &path) {
+    std::deque<std::vector<uint8_t>> copies;
+    std::vector<SafetensorsEntry> entries;
+    MOERT_RETURN_IF_ERROR(
+        device.run(names::forward, [&](size_t, const OpInfo &op) -> Status {
+          for (int index : op.outputs) {
+            const TensorInfo &t = plan.tensors[index];
+            if (t.kind != TensorKind::Activation ||
+                t.name.find('#') != std::string::npos)
+              continue;
+            StatusOr<std::vector<uint8_t>> bytes = device.read<uint8_t>(index);
+            if (!bytes.ok())
+              return bytes.status();
+            copies.push_back(std::move(*bytes));
+            entries.push_back({t.name, t.dtype, t.shape, copies.back().data()});
+          }
+          return Status();
+        }));
+    return writeSafetensors(path, entries);
+  }
+
+  Device &device;
+  const Plan &plan;
+  std::string directory;
   nlohmann::json steps = nlohmann::json::array();
   nlohmann::json batches = nlohmann::json::array(); // of the current step
-  int64_t tokensPerBatch = plan.model.seqLength * plan.model.microBatchSize;
-  if (training && !o.dump.empty())
-    options.afterMicroBatch = [&]() -> Status {
-      const int32_t *tokens =
-          executor.dataAs<int32_t>(plan.inputs.at("tokens"));
-      const int32_t *labels =
-          executor.dataAs<int32_t>(plan.inputs.at("labels"));
-      batches.push_back(
-          {{"tokens", std::vector<int32_t>(tokens, tokens + tokensPerBatch)},
-           {"labels", std::vector<int32_t>(labels, labels + tokensPerBatch)}});
-      return Status();
-    };
-  if (training && !o.dump.empty())
-    options.afterStep = [&](const StepRecord &record) -> Status {
-      if (record.step == 1) {
-        NamedTensors grads;
-        for (const ParameterInfo &p : plan.parameters)
-          grads.emplace_back(p.name, plan.states.at("grad." + p.name));
-        MOERT_RETURN_IF_ERROR(
-            saveSafetensors(executor, o.dump + "/grads.safetensors", grads));
-      }
-      steps.push_back({{"step", record.step},
-                       {"lm_loss", record.lmLoss},
-                       {"aux_loss", record.auxLoss},
-                       {"z_loss", record.zLoss},
-                       {"lr", record.lr},
-                       {"grad_norm", record.gradNorm},
-                       {"micro_batches", batches}});
-      batches = nlohmann::json::array();
-      return Status();
-    };
-  Trainer trainer(executor, train ? &*train : nullptr, valid, options, seed);
-  if (!resumeFrom.empty()) {
-    check(trainer.restore(resumeFrom, !o.noLoadOptim, !o.noLoadRng));
-    std::cout << "Resumed from " << resumeFrom << " at step "
-              << trainer.state().iteration << "\n";
-  }
+};
 
+//===----------------------------------------------------------------------===//
+// Training and evaluation
+//===----------------------------------------------------------------------===//
+
+void printPlanSummary(const Plan &plan, const data::Sampler &valid) {
   int64_t parameters = 0;
   for (const ParameterInfo &p : plan.parameters)
     parameters += plan.tensors[p.tensor].numElements();
-  std::cout << "Plan:";
+  fmt::print("Plan:");
   for (const Program &program : plan.programs)
-    std::cout << " " << program.name << " " << program.ops.size() << " ops,";
-  std::cout << " " << parameters << " parameters, arena " << plan.arenaBytes
-            << " bytes; " << valid.numSamples() << " validation samples of "
-            << plan.model.seqLength << " tokens\n";
-
-  if (training) {
-    std::cout << "Training " << trainIters << " steps of "
-              << options.microBatches << " micro-batch"
-              << (options.microBatches == 1 ? "" : "es") << " of "
-              << plan.model.microBatchSize << " x " << plan.model.seqLength
-              << " tokens; " << train->numSamples() << " training samples";
-    int64_t from = trainer.state().iteration;
-    if (options.exitInterval > 0 &&
-        (from / options.exitInterval + 1) * options.exitInterval < trainIters)
-      std::cout << "; exiting after step "
-                << (from / options.exitInterval + 1) * options.exitInterval;
-    std::cout << "\n";
-    if (!o.dump.empty())
-      check(saveSafetensors(executor, o.dump + "/weights.safetensors"));
-    check(trainer.train(std::cout));
-    if (o.plot.empty() && !o.save.empty())
-      o.plot = o.save + "/training.png";
-    if (!o.plot.empty() && !trainer.history().empty()) {
-      check(writeTrainingPlot(o.plot, trainer.history(), trainer.validation()));
-      std::cout << "Plot: " << o.plot << "\n";
-    }
-    if (!o.dump.empty())
-      writeJson(o.dump + "/steps.json", steps);
-    if (!o.saveWeights.empty())
-      check(saveSafetensors(executor, o.saveWeights));
-    return 0;
-  }
-
-  if (!o.dump.empty()) {
-    trainer.fillBatch(valid, 0);
-    const int32_t *tokens = executor.dataAs<int32_t>(plan.inputs.at("tokens"));
-    const int32_t *labels = executor.dataAs<int32_t>(plan.inputs.at("labels"));
-    int64_t n = plan.model.seqLength * plan.model.microBatchSize;
-    writeJson(o.dump + "/batch.json",
-              {{"tokens", std::vector<int32_t>(tokens, tokens + n)},
-               {"labels", std::vector<int32_t>(labels, labels + n)}});
-    if (o.dumpActivations)
-      check(dumpActivations(executor, o.dump + "/activations.safetensors"));
-    StatusOr<EvalResult> first = trainer.evaluate(1);
-    check(first.status());
-    writeJson(
-        o.dump + "/metrics.json",
-        {{"lm_loss", first->lmLoss},
-         {"aux_loss", first->auxLoss},
-         {"z_loss", first->zLoss},
-         {"tokens_per_expert", expertCountsJson(first->tokensPerExpert)}});
-    check(saveSafetensors(executor, o.dump + "/weights.safetensors"));
-  }
-  StatusOr<EvalResult> eval = trainer.evaluate(options.evalIters);
-  check(eval.status());
-  char line[256];
-  std::snprintf(line, sizeof(line),
-                "Validation | Loss: %.4f | Aux Loss: %.4f | Z Loss: %.4f | "
-                "Micro-batches: %lld",
-                eval->lmLoss, eval->auxLoss, eval->zLoss,
-                static_cast<long long>(options.evalIters));
-  std::cout << line << "\n";
-  std::snprintf(line, sizeof(line),
-                "Forward: %.3f ms per micro-batch, %.2f us per token",
-                eval->secondsPerMicroBatch * 1e3,
-                eval->secondsPerMicroBatch * 1e6 /
-                    (plan.model.seqLength * plan.model.microBatchSize));
-  std::cout << line << "\n";
-  printTokensPerExpert(std::cout, eval->tokensPerExpert);
-  if (!o.metricsJson.empty())
-    writeJson(o.metricsJson,
-              {{"lm_loss", eval->lmLoss},
-               {"aux_loss", eval->auxLoss},
-               {"z_loss", eval->zLoss},
-               {"eval_iters", options.evalIters},
-               {"forward_seconds", eval->secondsPerMicroBatch},
-               {"tokens_per_expert", expertCountsJson(eval->tokensPerExpert)}});
-  if (!o.saveWeights.empty())
-    check(saveSafetensors(executor, o.saveWeights));
-  return 0;
+    fmt::print(" {} {} ops,", program.name, program.ops.size());
+  fmt::print(" {} parameters, arena {} bytes; {} validation samples of {} "
+             "tokens\n",
+             parameters, plan.arenaBytes, valid.numSamples(),
+             plan.training.seqLength);
 }
 
-int main(int argc, char **argv) {
-  // Library code reports errors as Status; this catches what the standard
-  // library and the JSON and command-line parsers throw (out of memory, a
-  // filesystem error), so that no input ends the tool without a message.
-  try {
-    return run(argc, argv);
-  } catch (const std::exception &e) {
-    std::cerr << "moe-run: error: " << e.what() << "\n";
-    return 1;
+Status train(Trainer &trainer, Device &device, const Options &o,
+             const Settings &s, const Data &data,
+             std::unique_ptr<OracleDump> dump) {
+  const Plan &plan = device.plan();
+  const TrainOptions &t = s.train;
+  fmt::print("Training {} steps of {} micro-batch{} of {} x {} tokens; {} "
+             "training samples",
+             t.trainIters, t.microBatches, t.microBatches == 1 ? "" : "es",
+             plan.training.microBatchSize, plan.training.seqLength,
+             data.train->numSamples());
+  int64_t from = trainer.state().iteration;
+  if (t.exitInterval > 0 &&
+      (from / t.exitInterval + 1) * t.exitInterval < t.trainIters)
+    fmt::print("; exiting after step {}",
+               (from / t.exitInterval + 1) * t.exitInterval);
+  fmt::print("\n");
+  std::cout.flush();
+  // The progress bar first: it clears its line before the others print.
+  if (::isatty(STDERR_FILENO))
+    trainer.addSink(progressBar(stderr));
+  trainer.addSink(terminalLog(std::cout, s.perLayerLogging));
+  if (!s.metricsJsonl.empty())
+    trainer.addSink(jsonlMetrics(s.metricsJsonl));
+  if (!s.tensorboardDir.empty())
+    trainer.addSink(tensorBoardMetrics(s.tensorboardDir));
+  if (!s.plot.empty())
+    trainer.addSink(trainingPlot(s.plot, s.metricsJsonl, std::cout));
+  if (dump) {
+    MOERT_RETURN_IF_ERROR(dump->saveWeights());
+    trainer.addSink(std::move(dump));
   }
+  MOERT_RETURN_IF_ERROR(trainer.train());
+  if (!o.saveWeights.empty())
+    MOERT_RETURN_IF_ERROR(saveSafetensors(device, o.saveWeights));
+  return Status();
+}
+
+Status evaluate(Trainer &trainer, Device &device, const Options &o,
+                const Settings &s, const Data &data, OracleDump *dump) {
+  const Plan &plan = device.plan();
+  if (dump)
+    MOERT_RETURN_IF_ERROR(
+        dump->evaluation(trainer, *data.valid, o.dumpActivations));
+  int64_t iters = s.train.evalIters;
+  StatusOr<EvalResult> eval = trainer.evaluate(iters);
+  if (!eval.ok())
+    return eval.status();
+  fmt::print("Validation | Loss: {:.4f} | Aux Loss: {:.4f} | Z Loss: {:.4f} | "
+             "Micro-batches: {}\n",
+             eval->lmLoss, eval->auxLoss, eval->zLoss, iters);
+  fmt::print("Forward: {:.3f} ms per micro-batch, {:.2f} us per token\n",
+             eval->secondsPerMicroBatch * 1e3,
+             eval->secondsPerMicroBatch * 1e6 /
+                 plan.training.tokensPerMicroBatch());
+  std::cout.flush();
+  printTokensPerExpert(std::cout, eval->tokensPerExpert);
+  if (!o.metricsJson.empty())
+    MOERT_RETURN_IF_ERROR(writeJson(
+        o.metricsJson,
+        {{"lm_loss", eval->lmLoss},
+         {"aux_loss", eval->auxLoss},
+         {"z_loss", eval->zLoss},
+         {"eval_iters", iters},
+         {"forward_seconds", eval->secondsPerMicroBatch},
+         {"tokens_per_expert", expertCountsJson(eval->tokensPerExpert)}}));
+  if (!o.saveWeights.empty())
+    MOERT_RETURN_IF_ERROR(saveSafetensors(device, o.saveWeights));
+  return Status();
+}
+
+Status run(const Options &o) {
+  StatusOr<Plan> plan = readPlan(o.plan);
+  if (!plan.ok())
+    return plan.status();
+  std::unique_ptr<Communicator> comm = createLocalCommunicator();
+  StatusOr<std::unique_ptr<Device>> created =
+      createDevice(o.device, *plan, *comm);
+  if (!created.ok())
+    return created.status().within(o.plan == "-" ? "<stdin>" : o.plan);
+  Device &device = **created;
+  for (const char *name : {names::tokens, names::labels})
+    if (plan->input(name) < 0)
+      return Status::error(fmt::format("the plan has no '{}' input", name));
+
+  StatusOr<Settings> settings = resolve(o, *plan, *comm);
+  if (!settings.ok())
+    return settings.status();
+  const Settings &s = *settings;
+  std::unique_ptr<OracleDump> dump;
+  if (!o.dump.empty()) {
+    dump = std::make_unique<OracleDump>(device, o.dump);
+    MOERT_RETURN_IF_ERROR(dump->begin(s.train.trainIters));
+  }
+  OracleDump *dumpRef = dump.get();
+  StatusOr<Data> data = openData(s, *plan);
+  if (!data.ok())
+    return data.status();
+  StatusOr<std::string> resumeFrom = initializeWeights(device, o, s);
+  if (!resumeFrom.ok())
+    return resumeFrom.status();
+
+  TrainOptions options = s.train;
+  if (dumpRef && s.training)
+    options.afterMicroBatch = [dumpRef] { return dumpRef->afterMicroBatch(); };
+  Trainer trainer(device, data->train ? &*data->train : nullptr, *data->valid,
+                  options, s.seed);
+  if (!resumeFrom->empty()) {
+    MOERT_RETURN_IF_ERROR(
+        trainer.restore(*resumeFrom, !o.noLoadOptim, !o.noLoadRng));
+    fmt::print("Resumed from {} at step {}\n", *resumeFrom,
+               trainer.state().iteration);
+  }
+  printPlanSummary(*plan, *data->valid);
+  if (!s.training)
+    return evaluate(trainer, device, o, s, *data, dumpRef);
+  return train(trainer, device, o, s, *data, std::move(dump));
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"moe-run: trains or evaluates a plan compiled by moe-compile"};
+  Options options;
+  addOptions(app, options);
+  CLI11_PARSE(app, argc, argv);
+  // Library code reports errors as Status; this catches what the standard
+  // library and the JSON parser throw (out of memory, a filesystem error),
+  // so that no input ends the tool without a message.
+  try {
+    Status status = run(options);
+    if (status.ok())
+      return 0;
+    std::cout.flush();
+    fmt::print(stderr, "moe-run: error: {}\n", status.message());
+  } catch (const std::exception &e) {
+    std::cout.flush();
+    fmt::print(stderr, "moe-run: error: {}\n", e.what());
+  }
+  return 1;
 }

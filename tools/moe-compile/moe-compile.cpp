@@ -247,7 +247,19 @@ int main(int argc, char **argv) {
   info.initMethodStd = config->initMethodStd;
   info.seed = config->seed;
   info.configJson = configToJson(*config);
-  if (mlir::failed(moe::target::emitPlan(*module, info, bytes)))
+  moe::target::PlanTrainingInfo training;
+  training.globalBatchSize = config->globalBatchSize ? config->globalBatchSize
+                                                     : config->microBatchSize;
+  training.logInterval = config->logInterval;
+  training.evalInterval = config->evalInterval;
+  training.evalIters = config->evalIters;
+  training.saveInterval = config->saveInterval;
+  training.save = config->save;
+  training.tensorboardDir = config->tensorboardDir;
+  training.dataPath = config->dataPath;
+  training.split = config->split;
+  training.perLayerLogging = config->perLayerLogging;
+  if (mlir::failed(moe::target::emitPlan(*module, info, training, bytes)))
     return 1;
   output->os().write(reinterpret_cast<const char *>(bytes.data()),
                      bytes.size());

@@ -21,11 +21,30 @@ struct PlanModelInfo {
   std::string configJson;
 };
 
-/// Serialises `func.func @forward`, after moe-plan-memory, into the runtime's
-/// plan format: tensors (inputs, parameters, constants, arena activations),
-/// ops with their attributes, and what `info` says of the model. Reports
-/// unsupported IR on the ops and fails.
+/// How the description asks to train, beyond what the graph holds (the
+/// batch it was built for, the micro-batches it accumulates, the learning
+/// rate schedule): the defaults of moe-run's options.
+struct PlanTrainingInfo {
+  int64_t globalBatchSize = 1;
+  int64_t logInterval = 100;
+  int64_t evalInterval = 0;
+  int64_t evalIters = 10;
+  int64_t saveInterval = 0;
+  std::string save;
+  std::string tensorboardDir;
+  std::vector<std::string> dataPath;
+  std::string split;
+  bool perLayerLogging = false;
+};
+
+/// Serialises the module's @forward, @forward_backward and @optimizer_step,
+/// after moe-plan-memory, into the runtime's plan format: tensors (inputs,
+/// parameters, constants, arena activations), the programs' ops with their
+/// attributes, what `info` says of the model and the training settings of
+/// the graph (the batch, the schedule) and of `training`. Reports unsupported
+/// IR on the ops and fails.
 mlir::LogicalResult emitPlan(mlir::ModuleOp module, const PlanModelInfo &info,
+                             const PlanTrainingInfo &training,
                              std::vector<uint8_t> &bytes);
 
 } // namespace moe::target

@@ -18,7 +18,7 @@
 #ifndef MOERT_CHECKPOINT_H
 #define MOERT_CHECKPOINT_H
 
-#include "moert/cpu/Executor.h"
+#include "moert/Device.h"
 
 #include <cstdint>
 #include <string>
@@ -34,7 +34,7 @@ struct TrainerState {
 
 /// Saves the parameters, the optimizer moments and `state` as iteration
 /// `state.iteration` under `directory`, and makes it the latest.
-Status saveCheckpoint(cpu::Executor &executor, const std::string &directory,
+Status saveCheckpoint(Device &device, const std::string &directory,
                       const TrainerState &state);
 
 /// The latest checkpoint's iteration directory under `directory`, or an
@@ -43,7 +43,7 @@ StatusOr<std::string> latestCheckpoint(const std::string &directory);
 
 /// Loads a checkpoint's parameters, and its optimizer moments when
 /// `loadOptimizer`; fills `state` from its trainer state.
-Status loadCheckpoint(cpu::Executor &executor, const std::string &iterationDir,
+Status loadCheckpoint(Device &device, const std::string &iterationDir,
                       bool loadOptimizer, TrainerState &state);
 
 } // namespace moert

@@ -1,8 +1,9 @@
 //===- Plan.h - a verified execution plan ----------------------*- C++ -*-===//
 //
 // Loads a plan file written by moe-compile, checks it completely (identifier,
-// schema, version, every tensor index, shape, offset and kernel attribute) and
-// turns it into plain structures the executor reads without further checks.
+// schema, version, every tensor index, shape and offset, and every op against
+// its signature) and turns it into plain structures that a backend runs
+// without further checks.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 namespace moert {
@@ -45,12 +48,33 @@ struct TensorInfo {
   std::string typeString() const;
 };
 
+/// The rows and columns of a matrix (dimensions 0 and 1).
+inline int64_t rows(const TensorInfo &t) { return t.shape[0]; }
+inline int64_t cols(const TensorInfo &t) { return t.shape[1]; }
+
+/// An op attribute as the plan types it: an integer (enumerations by their
+/// value), a floating point number or a boolean.
+using AttrValue = std::variant<int64_t, double, bool>;
+
+/// "int", "float" or "bool".
+const char *attrKindName(const AttrValue &value);
+
 struct OpInfo {
   std::string kernel;
   std::vector<int> inputs; // -1 for an absent optional operand
   std::vector<int> outputs;
-  std::map<std::string, int64_t> intAttrs;
-  std::map<std::string, double> floatAttrs;
+  std::map<std::string, AttrValue, std::less<>> attrs;
+
+  bool hasAttr(std::string_view key) const { return attrs.count(key) != 0; }
+  /// The attribute `key`, which the op's signature has checked to be present
+  /// and of this kind; anything else throws std::logic_error.
+  int64_t intAttr(std::string_view key) const;
+  double floatAttr(std::string_view key) const;
+  bool boolAttr(std::string_view key) const;
+
+  OpInfo &setInt(std::string key, int64_t value);
+  OpInfo &setFloat(std::string key, double value);
+  OpInfo &setBool(std::string key, bool value);
 };
 
 struct ParameterInfo {
@@ -67,15 +91,44 @@ struct ExpertLoadInfo {
 };
 
 struct ModelInfo {
-  int64_t seqLength = 0;
-  int64_t microBatchSize = 0;
   int64_t vocabSize = 0;
   int64_t numLayers = 0;
   int64_t numExperts = 0;
   double initMethodStd = 0.02;
   int64_t seed = 1234;
-  /// The model description as moe-compile resolved it, in JSON.
+  /// The model description as moe-compile resolved it, in JSON, for oracles.
   std::string configJson;
+};
+
+enum class LRDecayStyle : uint8_t { Constant, Linear, Cosine };
+
+struct ScheduleInfo {
+  double lr = 0;
+  double minLr = 0;
+  int64_t warmupIters = 0;
+  int64_t decayIters = 0; // 0: a decay spans the training run
+  LRDecayStyle decayStyle = LRDecayStyle::Constant;
+};
+
+/// The batch the graph was compiled for and the description's training
+/// settings, the defaults of moe-run's options.
+struct TrainingInfo {
+  int64_t seqLength = 0;
+  int64_t microBatchSize = 0;
+  int64_t globalBatchSize = 0;
+  int64_t microBatches = 1; // forward_backward runs per optimizer step
+  int64_t logInterval = 100;
+  int64_t evalInterval = 0;
+  int64_t evalIters = 10;
+  int64_t saveInterval = 0;
+  std::string save;
+  std::string tensorboardDir;
+  std::vector<std::string> dataPath;
+  std::string split;
+  bool perLayerLogging = false;
+  ScheduleInfo schedule;
+
+  int64_t tokensPerMicroBatch() const { return seqLength * microBatchSize; }
 };
 
 /// One entry point of the plan: its ops run in order over the shared arena.
@@ -83,7 +136,7 @@ struct Program {
   std::string name;
   int64_t arenaBytes = 0;
   std::vector<OpInfo> ops;
-  std::map<std::string, int> results;
+  std::map<std::string, int, std::less<>> results;
   std::vector<ExpertLoadInfo> expertLoad;
 };
 
@@ -92,14 +145,19 @@ struct Plan {
   int64_t arenaBytes = 0;
   std::vector<TensorInfo> tensors;
   std::vector<Program> programs;
-  std::map<std::string, int> inputs;
+  std::map<std::string, int, std::less<>> inputs;
   std::vector<ParameterInfo> parameters;
   /// Optimizer state and gradient accumulators by name.
-  std::map<std::string, int> states;
+  std::map<std::string, int, std::less<>> states;
   ModelInfo model;
+  TrainingInfo training;
 
   /// The program named `name`, or null.
-  const Program *program(const std::string &name) const;
+  const Program *program(std::string_view name) const;
+  /// The tensor of input `name`, or -1.
+  int input(std::string_view name) const;
+  /// The tensor of an input, a parameter or a state by its name, or -1.
+  int tensorNamed(std::string_view name) const;
 };
 
 /// The plan format version this runtime reads.
@@ -110,6 +168,10 @@ StatusOr<Plan> loadPlan(const std::string &path);
 /// Verifies a plan held in memory; errors name `name`.
 StatusOr<Plan> parsePlan(const std::vector<uint8_t> &bytes,
                          const std::string &name);
+
+/// Checks every op of every program against its signature (OpSignatures.h);
+/// parsePlan does, and so must whoever builds a Plan by hand.
+Status verifyOps(const Plan &plan);
 
 } // namespace moert
 

@@ -3,7 +3,8 @@
 // Runs a plan's programs the way Megatron's training loop runs a model: per
 // optimizer step, zero the gradient accumulators, run `forward_backward` on
 // each micro-batch of the global batch, then `optimizer_step`; evaluate the
-// `forward` program on the validation split; log, save checkpoints.
+// `forward` program on the validation split; save checkpoints; report every
+// step, log interval, validation and checkpoint to the metrics sinks.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,23 +13,14 @@
 
 #include "moert/Checkpoint.h"
 #include "moert/Data.h"
-#include "moert/TensorBoard.h"
-#include "moert/cpu/Executor.h"
-
-#include <nlohmann/json.hpp>
+#include "moert/Device.h"
+#include "moert/Metrics.h"
 
 #include <functional>
-#include <map>
-#include <optional>
-#include <ostream>
+#include <memory>
 #include <vector>
 
 namespace moert {
-
-/// Tokens each expert received, per MoE layer.
-using ExpertCounts = std::map<int, std::vector<int64_t>>;
-
-struct StepRecord;
 
 struct TrainOptions {
   int64_t trainIters = 0;   // the run's length, which a decay may span
@@ -39,87 +31,55 @@ struct TrainOptions {
   int64_t evalIters = 10;
   int64_t saveInterval = 0; // 0: save only at the end
   std::string save;         // checkpoint directory; empty: none
-  std::string metricsJsonl; // one JSON object per logged step
-  std::string tensorboardDir;
-  bool perLayerLogging = false;
-  bool progressBar = false;
   /// Called after each micro-batch's forward and backward (its inputs are
-  /// still in the executor).
+  /// still on the device).
   std::function<Status()> afterMicroBatch;
-  /// Called after every optimizer step with that step's numbers.
-  std::function<Status(const StepRecord &)> afterStep;
-};
-
-struct EvalResult {
-  double lmLoss = 0, auxLoss = 0, zLoss = 0;
-  double secondsPerMicroBatch = 0;
-  ExpertCounts tokensPerExpert;
-};
-
-/// One logged training step (averaged over the log interval).
-struct StepRecord {
-  int64_t step = 0;
-  double lmLoss = 0, auxLoss = 0, zLoss = 0, lr = 0, gradNorm = 0;
-  double secondsPerStep = 0;
-  ExpertCounts tokensPerExpert;
 };
 
 class Trainer {
 public:
-  Trainer(cpu::Executor &executor, const data::Sampler *train,
+  Trainer(Device &device, const data::Sampler *train,
           const data::Sampler &valid, TrainOptions options, uint64_t seed);
+
+  /// Adds a sink for the events of train(); sinks see them in this order.
+  void addSink(std::unique_ptr<MetricsSink> sink);
 
   /// Resumes from a checkpoint directory (iter_N); `loadRng` restores the
   /// seed of the data order and jitter.
   Status restore(const std::string &iterationDir, bool loadOptimizer,
                  bool loadRng);
 
-  /// Trains until `trainIters` optimizer steps have been taken, logging to
-  /// `out`.
-  Status train(std::ostream &out);
+  /// Trains until `trainIters` optimizer steps have been taken.
+  Status train();
 
   /// Evaluates `iters` validation micro-batches with the forward program.
   StatusOr<EvalResult> evaluate(int64_t iters);
 
   const TrainerState &state() const { return trainer; }
-  /// Every logged step and validation, for the plot.
-  const std::vector<StepRecord> &history() const { return logged; }
-  const std::vector<std::pair<int64_t, double>> &validation() const {
-    return validated;
-  }
 
-  /// Fills the executor's inputs from `samples` starting at `first`.
-  void fillBatch(const data::Sampler &samples, int64_t first);
+  /// Writes the inputs of the micro-batch of `samples` starting at `first`
+  /// to the device.
+  Status fillBatch(const data::Sampler &samples, int64_t first);
 
 private:
   /// A schedule that decays over the run must have a run longer than its
   /// warmup.
   Status checkScheduleLength() const;
-  Status step(StepRecord &accumulated);
-  Status log(std::ostream &out, StepRecord record, int64_t steps);
-  Status validate(std::ostream &out);
-  /// Appends one JSON line to the metrics file, when there is one.
-  Status appendMetrics(const nlohmann::json &row);
-  void countTokens(const std::string &program, ExpertCounts &counts);
-  float result(const std::string &program, const std::string &name);
-  void setInput(const std::string &name, int64_t value);
+  Status step(StepRecord &record);
+  /// Sends an event to every sink, stopping at the first failure.
+  template <typename Event> Status report(Event event);
+  Status countTokens(const Program &program, ExpertCounts &counts);
+  StatusOr<float> result(const Program &program, const char *name);
+  Status setInput(const char *name, int64_t value);
 
-  cpu::Executor &executor;
+  Device &device;
   const Plan &plan;
   const data::Sampler *trainSamples;
   const data::Sampler &validSamples;
   TrainOptions options;
   TrainerState trainer;
-  std::optional<TensorBoardWriter> tensorboard;
-  std::vector<StepRecord> logged;
-  std::vector<std::pair<int64_t, double>> validated;
+  std::vector<std::unique_ptr<MetricsSink>> sinks;
 };
-
-/// {"<layer>": [tokens of each expert], ...}, as the metrics files hold them.
-nlohmann::json expertCountsJson(const ExpertCounts &counts);
-
-/// "Tokens per expert, layer 0: 12 40 7 5" lines.
-void printTokensPerExpert(std::ostream &out, const ExpertCounts &counts);
 
 } // namespace moert
 

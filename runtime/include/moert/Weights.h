@@ -1,6 +1,6 @@
 //===- Weights.h - parameters: initialisation and safetensors ---*- C++ -*-===//
 //
-// Parameters live in the executor's buffers. They are initialised from a seed
+// Parameters live on the device. They are initialised from a seed
 // as Megatron does (normal with init_method_std; the projections into the
 // residual stream scaled by 1/sqrt(2 * layers); norms one; biases zero) or
 // read from and written to safetensors files under Hugging Face names. A
@@ -12,7 +12,7 @@
 #ifndef MOERT_WEIGHTS_H
 #define MOERT_WEIGHTS_H
 
-#include "moert/cpu/Executor.h"
+#include "moert/Device.h"
 
 namespace moert {
 
@@ -27,7 +27,7 @@ NamedTensors parameterTensors(const Plan &plan);
 NamedTensors optimizerTensors(const Plan &plan);
 
 /// Fills every parameter from `seed`; the same seed gives the same weights.
-void initializeParameters(cpu::Executor &executor, uint64_t seed);
+Status initializeParameters(Device &device, uint64_t seed);
 
 /// One tensor of a safetensors file, in the plan's element types (I1 is
 /// written as BOOL).
@@ -44,21 +44,19 @@ Status writeSafetensors(const std::string &path,
                         const std::vector<SafetensorsEntry> &tensors);
 
 /// Writes the tensors (by default every parameter) with writeSafetensors.
-Status saveSafetensors(cpu::Executor &executor, const std::string &path,
+Status saveSafetensors(Device &device, const std::string &path,
                        const NamedTensors &named);
-inline Status saveSafetensors(cpu::Executor &executor,
-                              const std::string &path) {
-  return saveSafetensors(executor, path, parameterTensors(executor.plan()));
+inline Status saveSafetensors(Device &device, const std::string &path) {
+  return saveSafetensors(device, path, parameterTensors(device.plan()));
 }
 
 /// Reads the tensors (by default every parameter) from `path`; a missing
 /// tensor, a tensor of another shape or type, or a malformed file is an error
 /// naming it.
-Status loadSafetensors(cpu::Executor &executor, const std::string &path,
+Status loadSafetensors(Device &device, const std::string &path,
                        const NamedTensors &named);
-inline Status loadSafetensors(cpu::Executor &executor,
-                              const std::string &path) {
-  return loadSafetensors(executor, path, parameterTensors(executor.plan()));
+inline Status loadSafetensors(Device &device, const std::string &path) {
+  return loadSafetensors(device, path, parameterTensors(device.plan()));
 }
 
 } // namespace moert

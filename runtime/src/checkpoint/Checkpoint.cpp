@@ -5,6 +5,7 @@
 
 #include "AtomicFile.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
@@ -22,15 +23,12 @@ namespace {
 const char *trackerName = "latest_checkpointed_iteration.txt";
 
 std::string iterationName(int64_t iteration) {
-  char name[32];
-  std::snprintf(name, sizeof(name), "iter_%07lld",
-                static_cast<long long>(iteration));
-  return name;
+  return fmt::format("iter_{:07d}", iteration);
 }
 
 } // namespace
 
-Status saveCheckpoint(cpu::Executor &executor, const std::string &directory,
+Status saveCheckpoint(Device &device, const std::string &directory,
                       const TrainerState &state) {
   std::error_code error;
   fs::create_directories(directory, error);
@@ -44,10 +42,10 @@ Status saveCheckpoint(cpu::Executor &executor, const std::string &directory,
     return Status::error(staging + ": cannot create: " + error.message());
 
   MOERT_RETURN_IF_ERROR(
-      saveSafetensors(executor, staging + "/model.safetensors"));
-  MOERT_RETURN_IF_ERROR(saveSafetensors(executor,
+      saveSafetensors(device, staging + "/model.safetensors"));
+  MOERT_RETURN_IF_ERROR(saveSafetensors(device,
                                         staging + "/optimizer.safetensors",
-                                        optimizerTensors(executor.plan())));
+                                        optimizerTensors(device.plan())));
   nlohmann::json trainer = {{"iteration", state.iteration},
                             {"consumed_samples", state.consumedSamples},
                             {"seed", state.seed}};
@@ -61,7 +59,7 @@ Status saveCheckpoint(cpu::Executor &executor, const std::string &directory,
     return Status::error(final + ": cannot write: " + std::strerror(errno));
   MOERT_RETURN_IF_ERROR(syncDirectory(directory));
   return writeFileAtomically(directory + "/" + trackerName,
-                             {std::to_string(state.iteration) + "\n"});
+                             {fmt::format("{}\n", state.iteration)});
 }
 
 StatusOr<std::string> latestCheckpoint(const std::string &directory) {
@@ -83,7 +81,7 @@ StatusOr<std::string> latestCheckpoint(const std::string &directory) {
   return path;
 }
 
-Status loadCheckpoint(cpu::Executor &executor, const std::string &iterationDir,
+Status loadCheckpoint(Device &device, const std::string &iterationDir,
                       bool loadOptimizer, TrainerState &state) {
   std::string statePath = iterationDir + "/trainer_state.json";
   std::ifstream file(statePath);
@@ -99,11 +97,11 @@ Status loadCheckpoint(cpu::Executor &executor, const std::string &iterationDir,
       return Status::error(statePath + ": '" + key +
                            "' is missing or not a non-negative integer");
   MOERT_RETURN_IF_ERROR(
-      loadSafetensors(executor, iterationDir + "/model.safetensors"));
+      loadSafetensors(device, iterationDir + "/model.safetensors"));
   if (loadOptimizer)
     MOERT_RETURN_IF_ERROR(
-        loadSafetensors(executor, iterationDir + "/optimizer.safetensors",
-                        optimizerTensors(executor.plan())));
+        loadSafetensors(device, iterationDir + "/optimizer.safetensors",
+                        optimizerTensors(device.plan())));
   state.iteration = trainer["iteration"].get<int64_t>();
   state.consumedSamples = trainer["consumed_samples"].get<int64_t>();
   state.seed = trainer["seed"].get<uint64_t>();

@@ -1,9 +1,12 @@
 //===- Weights.cpp - parameters: initialisation and safetensors -----------===//
 
 #include "moert/Weights.h"
+#include "moert/PlanNames.h"
 
 #include "AtomicFile.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -16,38 +19,32 @@ namespace moert {
 
 namespace {
 
-const std::string expertPlaceholder = "{expert}";
-
-/// One tensor of the file: a whole parameter, or one expert's slice of a
-/// stacked parameter.
+/// One tensor of the file: a whole plan tensor, or one expert's slice of a
+/// stacked [E, ...] one, `offset` elements into it.
 struct FileTensor {
   std::string name;
   std::vector<int64_t> shape;
-  float *data;
+  int64_t offset;
   int64_t elements;
 };
 
-std::vector<FileTensor> fileTensors(cpu::Executor &executor,
-                                    const NamedTensors &named) {
-  std::vector<FileTensor> result;
-  const Plan &plan = executor.plan();
-  for (const auto &[tensorName, index] : named) {
-    const TensorInfo &t = plan.tensors[index];
-    float *data = executor.dataAs<float>(index);
-    size_t at = tensorName.find(expertPlaceholder);
-    if (at == std::string::npos || t.shape.size() < 2) {
-      result.push_back({tensorName, t.shape, data, t.numElements()});
-      continue;
-    }
-    std::vector<int64_t> slice(t.shape.begin() + 1, t.shape.end());
-    int64_t sliceElements = t.numElements() / t.shape[0];
-    for (int64_t e = 0; e < t.shape[0]; ++e) {
-      std::string name = tensorName;
-      name.replace(at, expertPlaceholder.size(), std::to_string(e));
-      result.push_back({name, slice, data + e * sliceElements, sliceElements});
-    }
+/// The file tensors of the plan tensor `index` named `tensorName`.
+std::vector<FileTensor> fileTensors(const Plan &plan,
+                                    const std::string &tensorName, int index) {
+  const TensorInfo &t = plan.tensors[index];
+  std::string placeholder = names::expertPlaceholder;
+  size_t at = tensorName.find(placeholder);
+  if (at == std::string::npos || t.shape.size() < 2)
+    return {{tensorName, t.shape, 0, t.numElements()}};
+  std::vector<FileTensor> slices;
+  std::vector<int64_t> slice(t.shape.begin() + 1, t.shape.end());
+  int64_t sliceElements = t.numElements() / t.shape[0];
+  for (int64_t e = 0; e < t.shape[0]; ++e) {
+    std::string name = tensorName;
+    name.replace(at, placeholder.size(), std::to_string(e));
+    slices.push_back({name, slice, e * sliceElements, sliceElements});
   }
-  return result;
+  return slices;
 }
 
 /// A standard normal from two uniforms (Box-Muller), the same on every
@@ -90,36 +87,39 @@ NamedTensors parameterTensors(const Plan &plan) {
 NamedTensors optimizerTensors(const Plan &plan) {
   NamedTensors named;
   for (const auto &[name, index] : plan.states)
-    if (name.rfind("exp_avg", 0) == 0)
+    if (name.rfind(names::expAvgPrefix, 0) == 0 ||
+        name.rfind(names::expAvgSqPrefix, 0) == 0)
       named.emplace_back(name, index);
   return named;
 }
 
-void initializeParameters(cpu::Executor &executor, uint64_t seed) {
-  const Plan &plan = executor.plan();
+Status initializeParameters(Device &device, uint64_t seed) {
+  const Plan &plan = device.plan();
   std::mt19937_64 gen(seed);
   double std = plan.model.initMethodStd;
   double scaled =
       std / std::sqrt(2.0 * std::max<int64_t>(1, plan.model.numLayers));
+  std::vector<float> data;
   for (const ParameterInfo &param : plan.parameters) {
-    float *data = executor.dataAs<float>(param.tensor);
-    int64_t n = plan.tensors[param.tensor].numElements();
+    data.resize(plan.tensors[param.tensor].numElements());
     switch (param.init) {
     case Init::Ones:
-      std::fill(data, data + n, 1.0f);
+      std::fill(data.begin(), data.end(), 1.0f);
       break;
     case Init::Zeros:
-      std::fill(data, data + n, 0.0f);
+      std::fill(data.begin(), data.end(), 0.0f);
       break;
     case Init::Normal:
     case Init::ScaledNormal: {
       double sigma = param.init == Init::Normal ? std : scaled;
-      for (int64_t i = 0; i < n; ++i)
-        data[i] = static_cast<float>(sigma * standardNormal(gen));
+      for (float &value : data)
+        value = static_cast<float>(sigma * standardNormal(gen));
       break;
     }
     }
+    MOERT_RETURN_IF_ERROR(device.write(param.tensor, data.data()));
   }
+  return Status();
 }
 
 Status writeSafetensors(const std::string &path,
@@ -153,15 +153,88 @@ Status writeSafetensors(const std::string &path,
   return writeFileAtomically(path, pieces);
 }
 
-Status saveSafetensors(cpu::Executor &executor, const std::string &path,
+Status saveSafetensors(Device &device, const std::string &path,
                        const NamedTensors &named) {
+  const Plan &plan = device.plan();
+  std::vector<std::vector<float>> copies;
   std::vector<SafetensorsEntry> entries;
-  for (const FileTensor &t : fileTensors(executor, named))
-    entries.push_back({t.name, DType::F32, t.shape, t.data});
+  for (const auto &[tensorName, index] : named) {
+    StatusOr<std::vector<float>> copy = device.read<float>(index);
+    if (!copy.ok())
+      return copy.status();
+    copies.push_back(std::move(*copy));
+    for (const FileTensor &t : fileTensors(plan, tensorName, index))
+      entries.push_back(
+          {t.name, DType::F32, t.shape, copies.back().data() + t.offset});
+  }
   return writeSafetensors(path, entries);
 }
 
-Status loadSafetensors(cpu::Executor &executor, const std::string &path,
+namespace {
+
+/// Reads file tensor `t` of an open safetensors file into `out` as f32.
+Status readFileTensor(std::ifstream &file, const std::string &path,
+                      const nlohmann::json &header, int64_t dataStart,
+                      int64_t fileSize, const FileTensor &t, float *out) {
+  auto entry = header.find(t.name);
+  if (entry == header.end())
+    return Status::error(
+        fmt::format("{}: tensor '{}' is missing", path, t.name));
+  const nlohmann::json &desc = *entry;
+  auto isIntList = [](const nlohmann::json &list) {
+    return list.is_array() &&
+           std::all_of(list.begin(), list.end(), [](const nlohmann::json &v) {
+             return v.is_number_integer();
+           });
+  };
+  if (!desc.is_object() || !desc.contains("dtype") ||
+      !desc["dtype"].is_string() || !desc.contains("shape") ||
+      !isIntList(desc["shape"]) || !desc.contains("data_offsets") ||
+      !isIntList(desc["data_offsets"]))
+    return Status::error(
+        fmt::format("{}: tensor '{}' has a malformed description (dtype, "
+                    "shape, data_offsets)",
+                    path, t.name));
+  std::string dtype = desc["dtype"].get<std::string>();
+  std::vector<int64_t> shape = desc["shape"].get<std::vector<int64_t>>();
+  std::vector<int64_t> offsets =
+      desc["data_offsets"].get<std::vector<int64_t>>();
+  if (shape != t.shape)
+    return Status::error(fmt::format(
+        "{}: tensor '{}' has shape [{}], the model needs [{}]", path, t.name,
+        fmt::join(shape, ", "), fmt::join(t.shape, ", ")));
+  int64_t elementBytes = dtype == "F32"                        ? 4
+                         : (dtype == "BF16" || dtype == "F16") ? 2
+                                                               : 0;
+  if (!elementBytes)
+    return Status::error(
+        fmt::format("{}: tensor '{}' is {}; expected F32, BF16 or F16", path,
+                    t.name, dtype));
+  if (offsets.size() != 2 ||
+      offsets[1] - offsets[0] != t.elements * elementBytes || offsets[0] < 0 ||
+      dataStart + offsets[1] > fileSize)
+    return Status::error(
+        fmt::format("{}: tensor '{}' has data offsets outside the file or of "
+                    "the wrong size",
+                    path, t.name));
+  file.seekg(dataStart + offsets[0]);
+  if (elementBytes == 4) {
+    file.read(reinterpret_cast<char *>(out), t.elements * 4);
+  } else {
+    std::vector<uint16_t> half(t.elements);
+    file.read(reinterpret_cast<char *>(half.data()), t.elements * 2);
+    for (int64_t i = 0; i < t.elements; ++i)
+      out[i] = dtype == "BF16" ? bf16ToFloat(half[i]) : f16ToFloat(half[i]);
+  }
+  if (!file)
+    return Status::error(
+        fmt::format("{}: tensor '{}' is truncated", path, t.name));
+  return Status();
+}
+
+} // namespace
+
+Status loadSafetensors(Device &device, const std::string &path,
                        const NamedTensors &named) {
   std::ifstream file(path, std::ios::binary);
   if (!file)
@@ -180,61 +253,14 @@ Status loadSafetensors(cpu::Executor &executor, const std::string &path,
     return Status::error(path + ": not a safetensors file (bad JSON header)");
   int64_t dataStart = 8 + static_cast<int64_t>(headerSize);
 
-  for (const FileTensor &t : fileTensors(executor, named)) {
-    auto entry = header.find(t.name);
-    if (entry == header.end())
-      return Status::error(path + ": tensor '" + t.name + "' is missing");
-    const nlohmann::json &desc = *entry;
-    auto isIntList = [](const nlohmann::json &list) {
-      return list.is_array() &&
-             std::all_of(list.begin(), list.end(), [](const nlohmann::json &v) {
-               return v.is_number_integer();
-             });
-    };
-    if (!desc.is_object() || !desc.contains("dtype") ||
-        !desc["dtype"].is_string() || !desc.contains("shape") ||
-        !isIntList(desc["shape"]) || !desc.contains("data_offsets") ||
-        !isIntList(desc["data_offsets"]))
-      return Status::error(path + ": tensor '" + t.name +
-                           "' has a malformed description (dtype, shape, "
-                           "data_offsets)");
-    std::string dtype = desc["dtype"].get<std::string>();
-    std::vector<int64_t> shape = desc["shape"].get<std::vector<int64_t>>();
-    std::vector<int64_t> offsets =
-        desc["data_offsets"].get<std::vector<int64_t>>();
-    if (shape != t.shape) {
-      std::string want, got;
-      for (int64_t d : t.shape)
-        want += (want.empty() ? "" : ", ") + std::to_string(d);
-      for (int64_t d : shape)
-        got += (got.empty() ? "" : ", ") + std::to_string(d);
-      return Status::error(path + ": tensor '" + t.name + "' has shape [" +
-                           got + "], the model needs [" + want + "]");
-    }
-    int64_t elementBytes = dtype == "F32"                        ? 4
-                           : (dtype == "BF16" || dtype == "F16") ? 2
-                                                                 : 0;
-    if (!elementBytes)
-      return Status::error(path + ": tensor '" + t.name + "' is " + dtype +
-                           "; expected F32, BF16 or F16");
-    if (offsets.size() != 2 ||
-        offsets[1] - offsets[0] != t.elements * elementBytes ||
-        offsets[0] < 0 || dataStart + offsets[1] > fileSize)
-      return Status::error(path + ": tensor '" + t.name +
-                           "' has data offsets outside the file or of the "
-                           "wrong size");
-    file.seekg(dataStart + offsets[0]);
-    if (elementBytes == 4) {
-      file.read(reinterpret_cast<char *>(t.data), t.elements * 4);
-    } else {
-      std::vector<uint16_t> half(t.elements);
-      file.read(reinterpret_cast<char *>(half.data()), t.elements * 2);
-      for (int64_t i = 0; i < t.elements; ++i)
-        t.data[i] =
-            dtype == "BF16" ? bf16ToFloat(half[i]) : f16ToFloat(half[i]);
-    }
-    if (!file)
-      return Status::error(path + ": tensor '" + t.name + "' is truncated");
+  const Plan &plan = device.plan();
+  std::vector<float> data;
+  for (const auto &[tensorName, index] : named) {
+    data.resize(plan.tensors[index].numElements());
+    for (const FileTensor &t : fileTensors(plan, tensorName, index))
+      MOERT_RETURN_IF_ERROR(readFileTensor(
+          file, path, header, dataStart, fileSize, t, data.data() + t.offset));
+    MOERT_RETURN_IF_ERROR(device.write(index, data.data()));
   }
   return Status();
 }

@@ -1,13 +1,16 @@
 //===- Plan.cpp - loading and verifying a plan ----------------------------===//
 
 #include "moert/Plan.h"
+#include "moert/PlanNames.h"
 
 #include "plan_generated.h"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <fstream>
 #include <iterator>
-#include <sstream>
+#include <stdexcept>
 
 namespace moert {
 
@@ -46,19 +49,74 @@ int64_t TensorInfo::numElements() const {
 }
 
 std::string TensorInfo::typeString() const {
-  std::ostringstream os;
-  os << "tensor<";
+  std::string text = "tensor<";
   for (int64_t dim : shape)
-    os << dim << "x";
-  os << dtypeName(dtype) << ">";
-  return os.str();
+    text += fmt::format("{}x", dim);
+  return text + dtypeName(dtype) + ">";
 }
 
-const Program *Plan::program(const std::string &name) const {
+const char *attrKindName(const AttrValue &value) {
+  static const char *names[] = {"int", "float", "bool"};
+  return names[value.index()];
+}
+
+namespace {
+
+template <typename T>
+T attrOf(const OpInfo &op, std::string_view key, const char *kind) {
+  auto it = op.attrs.find(key);
+  if (it == op.attrs.end() || !std::holds_alternative<T>(it->second))
+    throw std::logic_error(
+        fmt::format("op {} has no {} attribute '{}'", op.kernel, kind, key));
+  return std::get<T>(it->second);
+}
+
+} // namespace
+
+int64_t OpInfo::intAttr(std::string_view key) const {
+  return attrOf<int64_t>(*this, key, "int");
+}
+double OpInfo::floatAttr(std::string_view key) const {
+  return attrOf<double>(*this, key, "float");
+}
+bool OpInfo::boolAttr(std::string_view key) const {
+  return attrOf<bool>(*this, key, "bool");
+}
+
+OpInfo &OpInfo::setInt(std::string key, int64_t value) {
+  attrs[std::move(key)] = value;
+  return *this;
+}
+OpInfo &OpInfo::setFloat(std::string key, double value) {
+  attrs[std::move(key)] = value;
+  return *this;
+}
+OpInfo &OpInfo::setBool(std::string key, bool value) {
+  attrs[std::move(key)] = value;
+  return *this;
+}
+
+const Program *Plan::program(std::string_view name) const {
   for (const Program &p : programs)
     if (p.name == name)
       return &p;
   return nullptr;
+}
+
+int Plan::input(std::string_view name) const {
+  auto it = inputs.find(name);
+  return it == inputs.end() ? -1 : it->second;
+}
+
+int Plan::tensorNamed(std::string_view name) const {
+  if (auto it = inputs.find(name); it != inputs.end())
+    return it->second;
+  if (auto it = states.find(name); it != states.end())
+    return it->second;
+  for (const ParameterInfo &p : parameters)
+    if (p.name == name)
+      return p.tensor;
+  return -1;
 }
 
 uint32_t planVersion() {
@@ -74,17 +132,12 @@ public:
   explicit PlanReader(const plan::Plan &fb) : fb(fb) {}
 
   StatusOr<Plan> read() {
-    if (fb.version() != planVersion())
-      return Status::error(
-          "plan version " + std::to_string(fb.version()) +
-          " cannot be run by this runtime, which reads version " +
-          std::to_string(planVersion()) + "; recompile it with moe-compile");
     if (!fb.programs() || fb.programs()->size() == 0)
       return Status::error("the plan has no program");
     for (const plan::Program *program : *fb.programs()) {
       if (program->arena_bytes() < 0)
-        return Status::error("program " + program->name()->str() +
-                             " has a negative arena size");
+        return Status::error(fmt::format("program {} has a negative arena size",
+                                         program->name()->str()));
       result.arenaBytes = std::max(result.arenaBytes, program->arena_bytes());
     }
     MOERT_RETURN_IF_ERROR(readTensors());
@@ -95,9 +148,14 @@ public:
     for (auto &[name, index] : result.states)
       if (result.tensors[index].kind != TensorKind::State ||
           result.tensors[index].dtype != DType::F32)
-        return Status::error("state " + name + " is not an f32 state tensor");
+        return Status::error(
+            fmt::format("state {} is not an f32 state tensor", name));
     MOERT_RETURN_IF_ERROR(readParameters());
-    return readModel();
+    MOERT_RETURN_IF_ERROR(readModel());
+    MOERT_RETURN_IF_ERROR(readTraining());
+    MOERT_RETURN_IF_ERROR(checkInterface());
+    MOERT_RETURN_IF_ERROR(verifyOps(result));
+    return std::move(result);
   }
 
 private:
@@ -106,9 +164,9 @@ private:
     if (optional && index == -1)
       return Status();
     if (index < 0 || index >= static_cast<int>(result.tensors.size()))
-      return Status::error(what + " refers to tensor " + std::to_string(index) +
-                           ", but the plan has " +
-                           std::to_string(result.tensors.size()));
+      return Status::error(
+          fmt::format("{} refers to tensor {}, but the plan has {}", what,
+                      index, result.tensors.size()));
     return Status();
   }
 
@@ -117,7 +175,7 @@ private:
       return Status::error("the plan has no tensor table");
     for (const plan::Tensor *t : *fb.tensors()) {
       TensorInfo info;
-      std::string what = "tensor " + std::to_string(result.tensors.size());
+      std::string what = fmt::format("tensor {}", result.tensors.size());
       info.name = t->name() ? t->name()->str() : "";
       if (t->dtype() < plan::DType::MIN || t->dtype() > plan::DType::MAX)
         return Status::error(what + " has an unknown element type");
@@ -129,8 +187,8 @@ private:
       if (t->shape()) {
         for (int64_t dim : *t->shape()) {
           if (dim < 0 || dim > (int64_t(1) << 40))
-            return Status::error(what + " has a dimension of " +
-                                 std::to_string(dim));
+            return Status::error(
+                fmt::format("{} has a dimension of {}", what, dim));
           info.shape.push_back(dim);
         }
       }
@@ -138,18 +196,15 @@ private:
       if (info.kind == TensorKind::Activation &&
           (info.offset < 0 || info.offset % 4 != 0 ||
            info.offset + info.numBytes() > result.arenaBytes))
-        return Status::error(what + " (" + info.name + ", " +
-                             std::to_string(info.numBytes()) +
-                             " bytes at offset " + std::to_string(info.offset) +
-                             ") does not fit the arena of " +
-                             std::to_string(result.arenaBytes) + " bytes");
+        return Status::error(fmt::format(
+            "{} ({}, {} bytes at offset {}) does not fit the arena of {} bytes",
+            what, info.name, info.numBytes(), info.offset, result.arenaBytes));
       if (info.kind == TensorKind::Constant) {
         if (!t->data() ||
             static_cast<int64_t>(t->data()->size()) != info.numBytes())
-          return Status::error(what +
-                               " is a constant whose data does not "
-                               "match its type " +
-                               info.typeString());
+          return Status::error(fmt::format(
+              "{} is a constant whose data does not match its type {}", what,
+              info.typeString()));
         info.data.assign(t->data()->begin(), t->data()->end());
       }
       result.tensors.push_back(std::move(info));
@@ -168,7 +223,7 @@ private:
       for (const plan::Op *op : *fbProgram.ops()) {
         OpInfo info;
         MOERT_RETURN_IF_ERROR(readOp(
-            *op, program.name + " op " + std::to_string(program.ops.size()),
+            *op, fmt::format("{} op {}", program.name, program.ops.size()),
             info));
         program.ops.push_back(std::move(info));
       }
@@ -192,27 +247,38 @@ private:
         MOERT_RETURN_IF_ERROR(checkIndex(index, what));
         TensorKind kind = result.tensors[index].kind;
         if (kind == TensorKind::Input || kind == TensorKind::Constant)
-          return Status::error(what + " writes tensor " +
-                               std::to_string(index) +
-                               ", which is an input or a constant");
+          return Status::error(fmt::format(
+              "{} writes tensor {}, which is an input or a constant", what,
+              index));
         info.outputs.push_back(index);
       }
     if (op.attrs())
       for (const plan::Attr *attr : *op.attrs()) {
-        info.intAttrs[attr->key()->str()] = attr->int_value();
-        info.floatAttrs[attr->key()->str()] = attr->float_value();
+        std::string key = attr->key()->str();
+        if (info.attrs.count(key))
+          return Status::error(
+              fmt::format("{} has two attributes '{}'", what, key));
+        if (auto *i = attr->value_as_IntAttr())
+          info.setInt(key, i->value());
+        else if (auto *f = attr->value_as_FloatAttr())
+          info.setFloat(key, f->value());
+        else if (auto *b = attr->value_as_BoolAttr())
+          info.setBool(key, b->value());
+        else
+          return Status::error(fmt::format(
+              "{}: attribute '{}' has no value of a known kind", what, key));
       }
     return Status();
   }
 
   Status readNamed(
       const flatbuffers::Vector<flatbuffers::Offset<plan::NamedTensor>> *list,
-      const std::string &what, std::map<std::string, int> &into) {
+      const std::string &what, std::map<std::string, int, std::less<>> &into) {
     if (!list)
       return Status();
     for (const plan::NamedTensor *named : *list) {
       MOERT_RETURN_IF_ERROR(checkIndex(
-          named->tensor(), what + " '" + named->name()->str() + "'"));
+          named->tensor(), fmt::format("{} '{}'", what, named->name()->str())));
       into[named->name()->str()] = named->tensor();
     }
     return Status();
@@ -228,11 +294,11 @@ private:
       MOERT_RETURN_IF_ERROR(checkIndex(info.tensor, "parameter " + info.name));
       if (result.tensors[info.tensor].kind != TensorKind::Parameter ||
           result.tensors[info.tensor].dtype != DType::F32)
-        return Status::error("parameter " + info.name +
-                             " is not an f32 parameter tensor");
+        return Status::error(fmt::format(
+            "parameter {} is not an f32 parameter tensor", info.name));
       if (p->init() < plan::Init::MIN || p->init() > plan::Init::MAX)
-        return Status::error("parameter " + info.name +
-                             " has an unknown initialisation");
+        return Status::error(fmt::format(
+            "parameter {} has an unknown initialisation", info.name));
       info.init = static_cast<Init>(p->init());
       info.layer = p->layer();
       result.parameters.push_back(std::move(info));
@@ -244,14 +310,13 @@ private:
     if (!fbProgram.expert_load())
       return Status();
     for (const plan::ExpertLoad *load : *fbProgram.expert_load()) {
-      std::string what =
-          "expert load of layer " + std::to_string(load->layer());
+      std::string what = fmt::format("expert load of layer {}", load->layer());
       MOERT_RETURN_IF_ERROR(checkIndex(load->indices(), what));
       MOERT_RETURN_IF_ERROR(checkIndex(load->keep(), what, /*optional=*/true));
       const TensorInfo &indices = result.tensors[load->indices()];
       if (indices.dtype != DType::I32 || indices.shape.size() != 2)
-        return Status::error(what + " names " + indices.typeString() +
-                             " as its routing indices");
+        return Status::error(fmt::format("{} names {} as its routing indices",
+                                         what, indices.typeString()));
       if (load->keep() >= 0 &&
           result.tensors[load->keep()].shape != indices.shape)
         return Status::error(what + ": keep-mask and indices differ in shape");
@@ -261,13 +326,11 @@ private:
     return Status();
   }
 
-  StatusOr<Plan> readModel() {
+  Status readModel() {
     const plan::Model *model = fb.model();
     if (!model)
       return Status::error("the plan has no model description");
     ModelInfo &info = result.model;
-    info.seqLength = model->seq_length();
-    info.microBatchSize = model->micro_batch_size();
     info.vocabSize = model->vocab_size();
     info.numLayers = model->num_layers();
     info.numExperts = model->num_experts();
@@ -275,26 +338,85 @@ private:
     info.seed = model->seed();
     info.configJson = model->config_json() ? model->config_json()->str() : "";
     const int64_t limit = int64_t(1) << 24;
-    if (info.seqLength < 1 || info.microBatchSize < 1 || info.vocabSize < 1 ||
-        info.seqLength > limit || info.microBatchSize > limit ||
-        info.vocabSize > limit)
-      return Status::error("the model description has no usable sequence "
-                           "length, micro-batch size or vocabulary");
+    if (info.vocabSize < 1 || info.vocabSize > limit)
+      return Status::error(fmt::format(
+          "the model description has a vocabulary of {}", info.vocabSize));
     if (info.numLayers < 0 || info.numLayers > limit || info.numExperts < 0 ||
         info.numExperts > limit)
-      return Status::error("the model description has " +
-                           std::to_string(info.numLayers) + " layers and " +
-                           std::to_string(info.numExperts) + " experts");
-    MOERT_RETURN_IF_ERROR(checkInterface());
-    return std::move(result);
+      return Status::error(
+          fmt::format("the model description has {} layers and {} experts",
+                      info.numLayers, info.numExperts));
+    return Status();
+  }
+
+  Status readTraining() {
+    const plan::Training *training = fb.training();
+    if (!training)
+      return Status::error("the plan has no training settings");
+    TrainingInfo &info = result.training;
+    info.seqLength = training->seq_length();
+    info.microBatchSize = training->micro_batch_size();
+    info.globalBatchSize = training->global_batch_size();
+    info.microBatches = training->micro_batches();
+    info.logInterval = training->log_interval();
+    info.evalInterval = training->eval_interval();
+    info.evalIters = training->eval_iters();
+    info.saveInterval = training->save_interval();
+    auto text = [](const flatbuffers::String *s) {
+      return s ? s->str() : std::string();
+    };
+    info.save = text(training->save());
+    info.tensorboardDir = text(training->tensorboard_dir());
+    if (training->data_path())
+      for (const flatbuffers::String *path : *training->data_path())
+        info.dataPath.push_back(path->str());
+    info.split = text(training->split());
+    info.perLayerLogging = training->per_layer_logging();
+    const int64_t limit = int64_t(1) << 24;
+    if (info.seqLength < 1 || info.microBatchSize < 1 ||
+        info.seqLength > limit || info.microBatchSize > limit)
+      return Status::error(fmt::format(
+          "the training settings have a sequence length of {} and a "
+          "micro-batch of {}",
+          info.seqLength, info.microBatchSize));
+    if (info.microBatches < 1 || info.microBatches > limit ||
+        info.globalBatchSize < 1 ||
+        info.globalBatchSize % (info.microBatches * info.microBatchSize))
+      return Status::error(fmt::format(
+          "the training settings split a global batch of {} into {} "
+          "micro-batches of {} per rank",
+          info.globalBatchSize, info.microBatches, info.microBatchSize));
+    for (auto [name, value] : {std::pair{"log_interval", info.logInterval},
+                               {"eval_interval", info.evalInterval},
+                               {"eval_iters", info.evalIters},
+                               {"save_interval", info.saveInterval}})
+      if (value < 0)
+        return Status::error(fmt::format(
+            "the training settings have a negative {} ({})", name, value));
+    if (const plan::Schedule *schedule = training->schedule()) {
+      ScheduleInfo &s = info.schedule;
+      s.lr = schedule->lr();
+      s.minLr = schedule->min_lr();
+      s.warmupIters = schedule->warmup_iters();
+      s.decayIters = schedule->decay_iters();
+      if (schedule->decay_style() < plan::LRDecayStyle::MIN ||
+          schedule->decay_style() > plan::LRDecayStyle::MAX)
+        return Status::error("the learning-rate schedule has an unknown "
+                             "decay style");
+      s.decayStyle = static_cast<LRDecayStyle>(schedule->decay_style());
+      if (s.warmupIters < 0 || s.decayIters < 0)
+        return Status::error("the learning-rate schedule has a negative "
+                             "number of iterations");
+    }
+    return Status();
   }
 
   /// The inputs the runtime fills and the results it reads must have the
   /// types it writes and reads.
   Status checkInterface() const {
-    int64_t tokens = result.model.seqLength * result.model.microBatchSize;
-    auto expect = [&](const std::map<std::string, int> &named,
-                      const std::string &name, DType dtype,
+    int64_t tokens = result.training.tokensPerMicroBatch();
+    auto expect = [&](const std::map<std::string, int, std::less<>> &named,
+                      const char *name, DType dtype,
                       const std::vector<int64_t> &shape) {
       auto it = named.find(name);
       if (it == named.end())
@@ -305,16 +427,16 @@ private:
       TensorInfo want;
       want.dtype = dtype;
       want.shape = shape;
-      return Status::error("'" + name + "' is " + t.typeString() +
-                           ", expected " + want.typeString());
+      return Status::error(fmt::format("'{}' is {}, expected {}", name,
+                                       t.typeString(), want.typeString()));
     };
-    for (const char *name : {"tokens", "labels", "positions"})
+    for (const char *name : {names::tokens, names::labels, names::positions})
       MOERT_RETURN_IF_ERROR(expect(result.inputs, name, DType::I32, {tokens}));
-    MOERT_RETURN_IF_ERROR(expect(result.inputs, "jitter_seed", DType::I64, {}));
-    MOERT_RETURN_IF_ERROR(expect(result.inputs, "step", DType::I64, {}));
+    for (const char *name : {names::jitterSeed, names::step, names::trainIters})
+      MOERT_RETURN_IF_ERROR(expect(result.inputs, name, DType::I64, {}));
     for (const Program &program : result.programs)
-      for (const char *name :
-           {"lm_loss", "aux_loss", "z_loss", "lr", "grad_norm"})
+      for (const char *name : {names::lmLoss, names::auxLoss, names::zLoss,
+                               names::lr, names::gradNorm})
         MOERT_RETURN_IF_ERROR(expect(program.results, name, DType::F32, {}));
     return Status();
   }
@@ -323,14 +445,37 @@ private:
   Plan result;
 };
 
+/// The version field of a plan of any version (it is the root table's first
+/// field in all of them), or an error when not even that can be read.
+StatusOr<uint32_t> readVersion(const std::vector<uint8_t> &bytes) {
+  flatbuffers::Verifier verifier(bytes.data(), bytes.size());
+  if (!verifier.VerifyOffset(0))
+    return Status::error("the plan is truncated or corrupt");
+  auto *root = flatbuffers::GetRoot<flatbuffers::Table>(bytes.data());
+  if (!root->VerifyTableStart(verifier) ||
+      !root->VerifyField<uint32_t>(verifier, plan::Plan::VT_VERSION,
+                                   sizeof(uint32_t)))
+    return Status::error("the plan is truncated or corrupt");
+  return root->GetField<uint32_t>(plan::Plan::VT_VERSION, 0);
+}
+
 } // namespace
 
 StatusOr<Plan> parsePlan(const std::vector<uint8_t> &bytes,
                          const std::string &name) {
   if (bytes.size() < 8 ||
       !flatbuffers::BufferHasIdentifier(bytes.data(), plan::PlanIdentifier()))
-    return Status::error(name + ": not a moe-compile plan (no '" +
-                         std::string(plan::PlanIdentifier()) + "' identifier)");
+    return Status::error(
+        fmt::format("{}: not a moe-compile plan (no '{}' identifier)", name,
+                    plan::PlanIdentifier()));
+  StatusOr<uint32_t> version = readVersion(bytes);
+  if (!version.ok())
+    return version.status().within(name);
+  if (*version != planVersion())
+    return Status::error(fmt::format(
+        "{}: plan version {} cannot be run by this runtime, which reads "
+        "version {}; recompile it with moe-compile",
+        name, *version, planVersion()));
   flatbuffers::Verifier verifier(bytes.data(), bytes.size());
   if (!plan::VerifyPlanBuffer(verifier))
     return Status::error(name + ": the plan is truncated or corrupt");

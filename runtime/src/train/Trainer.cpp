@@ -1,15 +1,12 @@
 //===- Trainer.cpp - training and evaluating a plan -----------------------===//
 
 #include "moert/Trainer.h"
+#include "moert/PlanNames.h"
 #include "moert/SplitMix.h"
 
-#include <nlohmann/json.hpp>
+#include <fmt/format.h>
 
 #include <chrono>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 
 namespace moert {
 
@@ -31,39 +28,32 @@ void addCounts(ExpertCounts &into, const ExpertCounts &from) {
 
 } // namespace
 
-nlohmann::json expertCountsJson(const ExpertCounts &counts) {
-  nlohmann::json json = nlohmann::json::object();
-  for (const auto &[layer, list] : counts)
-    json[std::to_string(layer)] = list;
-  return json;
-}
-
-void printTokensPerExpert(std::ostream &out, const ExpertCounts &counts) {
-  for (const auto &[layer, list] : counts) {
-    out << "Tokens per expert, layer " << layer << ":";
-    for (int64_t count : list)
-      out << " " << count;
-    out << "\n";
-  }
-}
-
-Trainer::Trainer(cpu::Executor &executor, const data::Sampler *train,
+Trainer::Trainer(Device &device, const data::Sampler *train,
                  const data::Sampler &valid, TrainOptions options,
                  uint64_t seed)
-    : executor(executor), plan(executor.plan()), trainSamples(train),
+    : device(device), plan(device.plan()), trainSamples(train),
       validSamples(valid), options(std::move(options)) {
   trainer.seed = seed;
 }
 
-void Trainer::setInput(const std::string &name, int64_t value) {
-  if (auto it = plan.inputs.find(name); it != plan.inputs.end())
-    *executor.dataAs<int64_t>(it->second) = value;
+void Trainer::addSink(std::unique_ptr<MetricsSink> sink) {
+  sinks.push_back(std::move(sink));
 }
 
-void Trainer::fillBatch(const data::Sampler &samples, int64_t first) {
-  int64_t seq = plan.model.seqLength, batch = plan.model.microBatchSize;
-  int32_t *tokens = executor.dataAs<int32_t>(plan.inputs.at("tokens"));
-  int32_t *labels = executor.dataAs<int32_t>(plan.inputs.at("labels"));
+template <typename Event> Status Trainer::report(Event event) {
+  for (const std::unique_ptr<MetricsSink> &sink : sinks)
+    MOERT_RETURN_IF_ERROR(event(*sink));
+  return Status();
+}
+
+Status Trainer::setInput(const char *name, int64_t value) {
+  int index = plan.input(name);
+  return index < 0 ? Status() : device.write(index, &value);
+}
+
+Status Trainer::fillBatch(const data::Sampler &samples, int64_t first) {
+  int64_t seq = plan.training.seqLength, batch = plan.training.microBatchSize;
+  std::vector<int32_t> tokens(seq * batch), labels(seq * batch);
   std::vector<int32_t> sample(seq + 1);
   for (int64_t b = 0; b < batch; ++b) {
     samples.sample(first + b, sample.data());
@@ -72,44 +62,72 @@ void Trainer::fillBatch(const data::Sampler &samples, int64_t first) {
       labels[s * batch + b] = sample[s + 1];
     }
   }
-  if (auto it = plan.inputs.find("positions"); it != plan.inputs.end())
+  MOERT_RETURN_IF_ERROR(device.write(plan.input(names::tokens), tokens));
+  MOERT_RETURN_IF_ERROR(device.write(plan.input(names::labels), labels));
+  if (int index = plan.input(names::positions); index >= 0) {
+    std::vector<int32_t> positions(seq * batch);
     for (int64_t t = 0; t < seq * batch; ++t)
-      executor.dataAs<int32_t>(it->second)[t] = static_cast<int32_t>(t / batch);
+      positions[t] = static_cast<int32_t>(t / batch);
+    MOERT_RETURN_IF_ERROR(device.write(index, positions));
+  }
+  return Status();
 }
 
-float Trainer::result(const std::string &program, const std::string &name) {
-  const Program *p = plan.program(program);
-  auto it = p->results.find(name);
-  return it == p->results.end() ? 0.0f : *executor.dataAs<float>(it->second);
+StatusOr<float> Trainer::result(const Program &program, const char *name) {
+  auto it = program.results.find(name);
+  float value = 0.0f;
+  if (it != program.results.end())
+    MOERT_RETURN_IF_ERROR(device.read(it->second, &value));
+  return value;
 }
 
-void Trainer::countTokens(const std::string &program, ExpertCounts &counts) {
-  for (const ExpertLoadInfo &load : plan.program(program)->expertLoad) {
+Status Trainer::countTokens(const Program &program, ExpertCounts &counts) {
+  for (const ExpertLoadInfo &load : program.expertLoad) {
     std::vector<int64_t> &layer = counts[load.layer];
     layer.resize(plan.model.numExperts, 0);
-    const int32_t *ids = executor.dataAs<int32_t>(load.indices);
-    const uint8_t *keep =
-        load.keep >= 0 ? executor.dataAs<uint8_t>(load.keep) : nullptr;
-    int64_t n = plan.tensors[load.indices].numElements();
-    for (int64_t p = 0; p < n; ++p)
-      if ((!keep || keep[p]) && ids[p] >= 0 &&
-          ids[p] < static_cast<int32_t>(layer.size()))
-        ++layer[ids[p]];
+    StatusOr<std::vector<int32_t>> ids = device.read<int32_t>(load.indices);
+    if (!ids.ok())
+      return ids.status();
+    std::vector<uint8_t> keep;
+    if (load.keep >= 0) {
+      StatusOr<std::vector<uint8_t>> mask = device.read<uint8_t>(load.keep);
+      if (!mask.ok())
+        return mask.status();
+      keep = std::move(*mask);
+    }
+    for (size_t p = 0; p < ids->size(); ++p) {
+      int32_t id = (*ids)[p];
+      if ((keep.empty() || keep[p]) && id >= 0 &&
+          id < static_cast<int32_t>(layer.size()))
+        ++layer[id];
+    }
   }
+  return Status();
 }
 
 StatusOr<EvalResult> Trainer::evaluate(int64_t iters) {
+  const Program *forward = plan.program(names::forward);
+  if (!forward)
+    return Status::error("the plan has no 'forward' program");
   EvalResult eval;
-  setInput("jitter_seed", static_cast<int64_t>(trainer.seed));
+  MOERT_RETURN_IF_ERROR(
+      setInput(names::jitterSeed, static_cast<int64_t>(trainer.seed)));
   for (int64_t i = 0; i < iters; ++i) {
-    fillBatch(validSamples, i * plan.model.microBatchSize);
+    MOERT_RETURN_IF_ERROR(
+        fillBatch(validSamples, i * plan.training.microBatchSize));
     auto start = std::chrono::steady_clock::now();
-    MOERT_RETURN_IF_ERROR(executor.run("forward"));
+    MOERT_RETURN_IF_ERROR(device.run(names::forward));
+    MOERT_RETURN_IF_ERROR(device.synchronize());
     eval.secondsPerMicroBatch += secondsSince(start);
-    eval.lmLoss += result("forward", "lm_loss");
-    eval.auxLoss += result("forward", "aux_loss");
-    eval.zLoss += result("forward", "z_loss");
-    countTokens("forward", eval.tokensPerExpert);
+    for (auto [into, name] : {std::pair{&eval.lmLoss, names::lmLoss},
+                              {&eval.auxLoss, names::auxLoss},
+                              {&eval.zLoss, names::zLoss}}) {
+      StatusOr<float> value = result(*forward, name);
+      if (!value.ok())
+        return value.status();
+      *into += *value;
+    }
+    MOERT_RETURN_IF_ERROR(countTokens(*forward, eval.tokensPerExpert));
   }
   for (double *value :
        {&eval.lmLoss, &eval.auxLoss, &eval.zLoss, &eval.secondsPerMicroBatch})
@@ -121,7 +139,7 @@ Status Trainer::restore(const std::string &iterationDir, bool loadOptimizer,
                         bool loadRng) {
   TrainerState loaded;
   MOERT_RETURN_IF_ERROR(
-      loadCheckpoint(executor, iterationDir, loadOptimizer, loaded));
+      loadCheckpoint(device, iterationDir, loadOptimizer, loaded));
   if (!loadRng)
     loaded.seed = trainer.seed;
   trainer = loaded;
@@ -129,167 +147,86 @@ Status Trainer::restore(const std::string &iterationDir, bool loadOptimizer,
 }
 
 Status Trainer::step(StepRecord &record) {
+  const Program &forwardBackward = *plan.program(names::forwardBackward);
+  const Program &optimizerStep = *plan.program(names::optimizerStep);
   for (const auto &[name, index] : plan.states)
-    if (name.rfind("grad.", 0) == 0)
-      std::memset(executor.data(index), 0, plan.tensors[index].numBytes());
-  int64_t batch = plan.model.microBatchSize;
+    if (name.rfind(names::gradPrefix, 0) == 0)
+      MOERT_RETURN_IF_ERROR(device.zero(index));
+  int64_t batch = plan.training.microBatchSize;
+  double share = 1.0 / options.microBatches;
   for (int64_t m = 0; m < options.microBatches; ++m) {
-    fillBatch(*trainSamples, trainer.consumedSamples + m * batch);
-    setInput("jitter_seed",
-             static_cast<int64_t>(splitMix64(
-                 trainer.seed ^
-                 splitMix64(trainer.iteration * options.microBatches + m))));
-    MOERT_RETURN_IF_ERROR(executor.run("forward_backward"));
+    MOERT_RETURN_IF_ERROR(
+        fillBatch(*trainSamples, trainer.consumedSamples + m * batch));
+    MOERT_RETURN_IF_ERROR(setInput(
+        names::jitterSeed,
+        static_cast<int64_t>(splitMix64(
+            trainer.seed ^
+            splitMix64(trainer.iteration * options.microBatches + m)))));
+    MOERT_RETURN_IF_ERROR(device.run(names::forwardBackward));
     if (options.afterMicroBatch)
       MOERT_RETURN_IF_ERROR(options.afterMicroBatch());
-    double share = 1.0 / options.microBatches;
-    record.lmLoss += share * result("forward_backward", "lm_loss");
-    record.auxLoss += share * result("forward_backward", "aux_loss");
-    record.zLoss += share * result("forward_backward", "z_loss");
-    countTokens("forward_backward", record.tokensPerExpert);
+    for (auto [into, name] : {std::pair{&record.lmLoss, names::lmLoss},
+                              {&record.auxLoss, names::auxLoss},
+                              {&record.zLoss, names::zLoss}}) {
+      StatusOr<float> value = result(forwardBackward, name);
+      if (!value.ok())
+        return value.status();
+      *into += share * *value;
+    }
+    MOERT_RETURN_IF_ERROR(countTokens(forwardBackward, record.tokensPerExpert));
   }
-  setInput("step", trainer.iteration + 1);
-  setInput("train_iters", options.trainIters);
-  MOERT_RETURN_IF_ERROR(executor.run("optimizer_step"));
-  record.lr = result("optimizer_step", "lr");
-  record.gradNorm = result("optimizer_step", "grad_norm");
+  MOERT_RETURN_IF_ERROR(setInput(names::step, trainer.iteration + 1));
+  MOERT_RETURN_IF_ERROR(setInput(names::trainIters, options.trainIters));
+  MOERT_RETURN_IF_ERROR(device.run(names::optimizerStep));
+  for (auto [into, name] : {std::pair{&record.lr, names::lr},
+                            {&record.gradNorm, names::gradNorm}}) {
+    StatusOr<float> value = result(optimizerStep, name);
+    if (!value.ok())
+      return value.status();
+    *into = *value;
+  }
   ++trainer.iteration;
   trainer.consumedSamples += options.microBatches * batch;
   return Status();
 }
 
-Status Trainer::appendMetrics(const nlohmann::json &row) {
-  if (options.metricsJsonl.empty())
-    return Status();
-  std::ofstream file(options.metricsJsonl, std::ios::app);
-  file << row.dump() << "\n";
-  if (!file)
-    return Status::error(options.metricsJsonl + ": cannot write");
-  return Status();
-}
-
-Status Trainer::log(std::ostream &out, StepRecord record, int64_t steps) {
-  for (double *value : {&record.lmLoss, &record.auxLoss, &record.zLoss,
-                        &record.gradNorm, &record.secondsPerStep})
-    *value /= steps;
-  record.step = trainer.iteration;
-  char line[160];
-  std::snprintf(line, sizeof(line),
-                "Step %lld | Loss: %.4f | Aux Loss: %.4f | LR: %.2e",
-                static_cast<long long>(record.step), record.lmLoss,
-                record.auxLoss, record.lr);
-  out << line << "\n";
-  if (options.perLayerLogging)
-    printTokensPerExpert(out, record.tokensPerExpert);
-  out.flush();
-  MOERT_RETURN_IF_ERROR(appendMetrics(
-      {{"step", record.step},
-       {"lm_loss", record.lmLoss},
-       {"aux_loss", record.auxLoss},
-       {"z_loss", record.zLoss},
-       {"lr", record.lr},
-       {"grad_norm", record.gradNorm},
-       {"seconds_per_step", record.secondsPerStep},
-       {"tokens_per_expert", expertCountsJson(record.tokensPerExpert)}}));
-  if (tensorboard) {
-    tensorboard->scalar("lm loss", record.lmLoss, record.step);
-    tensorboard->scalar("load_balancing_loss", record.auxLoss, record.step);
-    tensorboard->scalar("z_loss", record.zLoss, record.step);
-    tensorboard->scalar("learning-rate", record.lr, record.step);
-    tensorboard->scalar("grad-norm", record.gradNorm, record.step);
-    for (const auto &[layer, list] : record.tokensPerExpert)
-      for (size_t e = 0; e < list.size(); ++e)
-        tensorboard->scalar("tokens_per_expert/layer_" + std::to_string(layer) +
-                                "/expert_" + std::to_string(e),
-                            static_cast<double>(list[e]), record.step);
-    MOERT_RETURN_IF_ERROR(tensorboard->flush());
-  }
-  logged.push_back(std::move(record));
-  return Status();
-}
-
-Status Trainer::validate(std::ostream &out) {
-  StatusOr<EvalResult> eval = evaluate(options.evalIters);
-  if (!eval.ok())
-    return eval.status();
-  char line[160];
-  std::snprintf(line, sizeof(line),
-                "Validation | Step %lld | Loss: %.4f | Aux Loss: %.4f | "
-                "Z Loss: %.4f",
-                static_cast<long long>(trainer.iteration), eval->lmLoss,
-                eval->auxLoss, eval->zLoss);
-  out << line << "\n";
-  validated.emplace_back(trainer.iteration, eval->lmLoss);
-  MOERT_RETURN_IF_ERROR(appendMetrics({{"step", trainer.iteration},
-                                       {"validation_lm_loss", eval->lmLoss},
-                                       {"validation_aux_loss", eval->auxLoss},
-                                       {"validation_z_loss", eval->zLoss}}));
-  if (tensorboard) {
-    tensorboard->scalar("lm loss validation", eval->lmLoss, trainer.iteration);
-    MOERT_RETURN_IF_ERROR(tensorboard->flush());
-  }
-  return Status();
-}
-
 Status Trainer::checkScheduleLength() const {
-  for (const OpInfo &op : plan.program("optimizer_step")->ops) {
-    // A decay with the run's length as its input (style 0 is constant).
-    if (op.kernel != "nn.lr_schedule" || op.inputs.size() < 2 ||
-        op.intAttrs.at("style") == 0)
-      continue;
-    int64_t warmup = op.intAttrs.at("warmup_iters");
-    if (options.trainIters <= warmup)
-      return Status::error(
-          "the learning rate warms up over " + std::to_string(warmup) +
-          " iterations and then decays until the last of the run's " +
-          std::to_string(options.trainIters) +
-          " (--train-iters); train longer than the warmup, or stop early "
-          "with --exit-interval");
-  }
-  return Status();
+  const ScheduleInfo &schedule = plan.training.schedule;
+  // A decay without a length of its own spans the run.
+  if (schedule.decayStyle == LRDecayStyle::Constant ||
+      schedule.decayIters > 0 || options.trainIters > schedule.warmupIters)
+    return Status();
+  return Status::error(fmt::format(
+      "the learning rate warms up over {} iterations and then decays until "
+      "the last of the run's {} (--train-iters); train longer than the "
+      "warmup, or stop early with --exit-interval",
+      schedule.warmupIters, options.trainIters));
 }
 
-Status Trainer::train(std::ostream &out) {
+Status Trainer::train() {
   if (!trainSamples)
     return Status::error("no training data");
-  for (const char *program : {"forward_backward", "optimizer_step"})
+  for (const char *program : {names::forwardBackward, names::optimizerStep})
     if (!plan.program(program))
-      return Status::error(std::string("the plan has no '") + program +
-                           "' program; recompile it with moe-compile");
+      return Status::error(fmt::format(
+          "the plan has no '{}' program; recompile it with moe-compile",
+          program));
   MOERT_RETURN_IF_ERROR(checkScheduleLength());
-  if (!options.tensorboardDir.empty()) {
-    StatusOr<TensorBoardWriter> writer =
-        TensorBoardWriter::open(options.tensorboardDir);
-    if (!writer.ok())
-      return writer.status();
-    tensorboard.emplace(std::move(*writer));
-  }
-  if (!options.metricsJsonl.empty()) {
-    std::filesystem::path parent =
-        std::filesystem::path(options.metricsJsonl).parent_path();
-    std::error_code error;
-    if (!parent.empty())
-      std::filesystem::create_directories(parent, error);
-    // A fresh run starts the file; a resumed one appends to it.
-    std::ofstream file(options.metricsJsonl, trainer.iteration == 0
-                                                 ? std::ios::trunc
-                                                 : std::ios::app);
-    if (!file)
-      return Status::error(options.metricsJsonl + ": cannot write");
-  }
+  int64_t firstStep = trainer.iteration;
+  MOERT_RETURN_IF_ERROR(report([&](MetricsSink &sink) {
+    return sink.begin(firstStep, options.trainIters);
+  }));
 
   StepRecord interval;
   int64_t inInterval = 0;
-  auto trainStart = std::chrono::steady_clock::now();
-  int64_t firstStep = trainer.iteration;
   while (trainer.iteration < options.trainIters) {
     auto start = std::chrono::steady_clock::now();
     StepRecord current;
     MOERT_RETURN_IF_ERROR(step(current));
     current.secondsPerStep = secondsSince(start);
     current.step = trainer.iteration;
-    if (options.afterStep)
-      MOERT_RETURN_IF_ERROR(options.afterStep(current));
+    MOERT_RETURN_IF_ERROR(
+        report([&](MetricsSink &sink) { return sink.onStep(current); }));
     interval.lmLoss += current.lmLoss;
     interval.auxLoss += current.auxLoss;
     interval.zLoss += current.zLoss;
@@ -298,43 +235,42 @@ Status Trainer::train(std::ostream &out) {
     interval.lr = current.lr;
     addCounts(interval.tokensPerExpert, current.tokensPerExpert);
     ++inInterval;
-    if (options.progressBar) {
-      int64_t done = trainer.iteration, width = 30;
-      int64_t filled = done * width / options.trainIters;
-      double elapsed = secondsSince(trainStart);
-      double eta = elapsed / (done - firstStep) * (options.trainIters - done);
-      std::fprintf(stderr, "\r[%s%s] %lld/%lld  %.0fs left ",
-                   std::string(filled, '=').c_str(),
-                   std::string(width - filled, ' ').c_str(),
-                   static_cast<long long>(done),
-                   static_cast<long long>(options.trainIters), eta);
-      std::fflush(stderr);
-    }
     // Megatron's --exit-interval: the run ends early, as if at its end.
     bool last = trainer.iteration == options.trainIters ||
                 (options.exitInterval > 0 &&
                  trainer.iteration % options.exitInterval == 0);
     if (trainer.iteration % options.logInterval == 0 || last) {
-      if (options.progressBar)
-        std::fprintf(stderr, "\r\033[K");
-      MOERT_RETURN_IF_ERROR(log(out, interval, inInterval));
+      for (double *value :
+           {&interval.lmLoss, &interval.auxLoss, &interval.zLoss,
+            &interval.gradNorm, &interval.secondsPerStep})
+        *value /= inInterval;
+      interval.step = trainer.iteration;
+      MOERT_RETURN_IF_ERROR(
+          report([&](MetricsSink &sink) { return sink.onLog(interval); }));
       interval = StepRecord();
       inInterval = 0;
     }
     if (options.evalInterval > 0 &&
-        (trainer.iteration % options.evalInterval == 0 || last))
-      MOERT_RETURN_IF_ERROR(validate(out));
+        (trainer.iteration % options.evalInterval == 0 || last)) {
+      StatusOr<EvalResult> eval = evaluate(options.evalIters);
+      if (!eval.ok())
+        return eval.status();
+      MOERT_RETURN_IF_ERROR(report([&](MetricsSink &sink) {
+        return sink.onValidation(trainer.iteration, *eval);
+      }));
+    }
     bool periodic = options.saveInterval > 0 &&
                     trainer.iteration % options.saveInterval == 0;
     if (!options.save.empty() && (periodic || last)) {
-      MOERT_RETURN_IF_ERROR(saveCheckpoint(executor, options.save, trainer));
-      out << "Saved checkpoint at step " << trainer.iteration << " to "
-          << options.save << "\n";
+      MOERT_RETURN_IF_ERROR(saveCheckpoint(device, options.save, trainer));
+      MOERT_RETURN_IF_ERROR(report([&](MetricsSink &sink) {
+        return sink.onCheckpoint(trainer.iteration, options.save);
+      }));
     }
     if (last)
       break;
   }
-  return Status();
+  return report([](MetricsSink &sink) { return sink.end(); });
 }
 
 } // namespace moert

@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "DenseKernels.h"
 #include "KernelSupport.h"
+#include "KernelTables.h"
 
 #include <algorithm>
 #include <cmath>
@@ -19,19 +19,6 @@ namespace {
 //===----------------------------------------------------------------------===//
 // nn.embedding_grad
 //===----------------------------------------------------------------------===//
-
-Status checkEmbeddingGrad(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 1, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "ids", DType::I32, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "grad_output", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.in(1), "grad_output", {c.in(0).shape[0], cols(c.in(1))}));
-  MOERT_RETURN_IF_ERROR(c.type(c.out(0), "grad_table", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.out(0), "grad_table", {rows(c.out(0)), cols(c.in(1))}));
-  return checkAccumulate(c, 2);
-}
 
 Status runEmbeddingGrad(const KernelArgs &a) {
   const int32_t *ids = a.in<int32_t>(0);
@@ -61,34 +48,12 @@ Status runEmbeddingGrad(const KernelArgs &a) {
 // nn.linear_grad_input, nn.linear_grad_weight, nn.bias_grad
 //===----------------------------------------------------------------------===//
 
-Status checkLinearGradInput(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_output", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "weight", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.in(1), "weight", {cols(c.in(0)), cols(c.in(1))}));
-  return c.shape(c.out(0), "grad_input", {rows(c.in(0)), cols(c.in(1))});
-}
-
 Status runLinearGradInput(const KernelArgs &a) {
   int64_t tokens = rows(a.input(0)), out = cols(a.input(0)),
           in = cols(a.input(1));
   matmul(a.in<float>(0), a.in<float>(1), a.out<float>(0), tokens, in, out, out,
          in, in);
   return Status();
-}
-
-Status checkLinearGradWeight(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 1, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_output", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "input", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.in(1), "input", {rows(c.in(0)), cols(c.in(1))}));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.out(0), "grad_weight", {cols(c.in(0)), cols(c.in(1))}));
-  return checkAccumulate(c, 2);
 }
 
 Status runLinearGradWeight(const KernelArgs &a) {
@@ -98,13 +63,6 @@ Status runLinearGradWeight(const KernelArgs &a) {
   matmulTransA(a.in<float>(0), a.in<float>(1), a.out<float>(0), out, in, tokens,
                out, in, in, beta);
   return Status();
-}
-
-Status checkBiasGrad(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_output", DType::F32, 2));
-  return c.shape(c.out(0), "grad_bias", {cols(c.in(0))});
 }
 
 /// sum[h] = sum over the rows t of m[t, h].
@@ -127,28 +85,6 @@ Status runBiasGrad(const KernelArgs &a) {
 //===----------------------------------------------------------------------===//
 // nn.rmsnorm_grad, nn.layernorm_grad
 //===----------------------------------------------------------------------===//
-
-/// Outputs grad_input, then `params` gradients of [H] (weight, bias).
-Status checkNormGrad(const Plan &plan, const OpInfo &op, size_t params) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1 + params));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_output", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "input", c.in(0).shape));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "weight", {cols(c.in(0))}));
-  MOERT_RETURN_IF_ERROR(c.floatAttr("eps"));
-  MOERT_RETURN_IF_ERROR(c.shape(c.out(0), "grad_input", c.in(0).shape));
-  for (size_t i = 1; i <= params; ++i)
-    MOERT_RETURN_IF_ERROR(
-        c.shape(c.out(i), "parameter gradient", {cols(c.in(0))}));
-  return Status();
-}
-
-Status checkRMSNormGrad(const Plan &plan, const OpInfo &op) {
-  return checkNormGrad(plan, op, 1);
-}
-Status checkLayerNormGrad(const Plan &plan, const OpInfo &op) {
-  return checkNormGrad(plan, op, 2);
-}
 
 /// The gradients of y = n * w + b with n = (x - center) * r, where
 /// r = 1 / sqrt(mean((x - center)^2) + eps) and center is the row mean
@@ -210,11 +146,6 @@ Status runLayerNormGrad(const KernelArgs &a) {
 // nn.rope_grad
 //===----------------------------------------------------------------------===//
 
-Status checkRoPEGrad(const Plan &plan, const OpInfo &op) {
-  // One operand of the output's shape and the attributes of nn.rope.
-  return findKernel("nn.rope")->check(plan, op);
-}
-
 Status runRoPEGrad(const KernelArgs &a) {
   rotateByPosition(a, -1.0f);
   return Status();
@@ -223,30 +154,6 @@ Status runRoPEGrad(const KernelArgs &a) {
 //===----------------------------------------------------------------------===//
 // nn.attention_grad
 //===----------------------------------------------------------------------===//
-
-Status checkAttentionGrad(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(4, 0, 3));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "query", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(0), "grad_output", c.in(1).shape));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(2), "key", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(3), "value", c.in(2).shape));
-  MOERT_RETURN_IF_ERROR(c.intAttr("num_heads", 1));
-  MOERT_RETURN_IF_ERROR(c.intAttr("num_kv_heads", 1));
-  MOERT_RETURN_IF_ERROR(c.intAttr("seq_length", 1));
-  int64_t heads = op.intAttrs.at("num_heads"),
-          kvHeads = op.intAttrs.at("num_kv_heads"),
-          seq = op.intAttrs.at("seq_length");
-  const TensorInfo &q = c.in(1);
-  if (cols(q) % heads || heads % kvHeads || rows(q) % seq)
-    return c.fail("heads and seq_length do not divide " + q.typeString());
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.in(2), "key", {rows(q), kvHeads * (cols(q) / heads)}));
-  for (size_t i = 0; i < 3; ++i)
-    MOERT_RETURN_IF_ERROR(
-        c.shape(c.out(i), "gradient of the operand", c.in(1 + i).shape));
-  return Status();
-}
 
 /// Per (sequence, head), with P recomputed and dO the output gradient:
 /// dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)) / sqrt(D),
@@ -308,24 +215,6 @@ Status runAttentionGrad(const KernelArgs &a) {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-/// `inputs` f32 operands and `outputs` results, all of one shape.
-Status checkSameShape(const Plan &plan, const OpInfo &op, size_t inputs,
-                      size_t outputs) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(inputs, 0, outputs));
-  if (c.in(0).dtype != DType::F32)
-    return c.fail("expects f32 operands");
-  for (size_t i = 1; i < inputs; ++i)
-    MOERT_RETURN_IF_ERROR(c.shape(c.in(i), "operand", c.in(0).shape));
-  for (size_t i = 0; i < outputs; ++i)
-    MOERT_RETURN_IF_ERROR(c.shape(c.out(i), "gradient", c.in(0).shape));
-  return Status();
-}
-
-Status checkSwiGLUGrad(const Plan &plan, const OpInfo &op) {
-  return checkSameShape(plan, op, 3, 2);
-}
-
 Status runSwiGLUGrad(const KernelArgs &a) {
   int64_t n = a.input(0).numElements();
   const float *dy = a.in<float>(0), *gate = a.in<float>(1),
@@ -340,14 +229,10 @@ Status runSwiGLUGrad(const KernelArgs &a) {
   return Status();
 }
 
-Status checkGeLUGrad(const Plan &plan, const OpInfo &op) {
-  MOERT_RETURN_IF_ERROR(checkSameShape(plan, op, 2, 1));
-  return OpChecker(plan, op).intAttr("approximate", 0);
-}
-
 Status runGeLUGrad(const KernelArgs &a) {
   int64_t n = a.input(0).numElements();
-  bool tanhForm = a.intAttr("approximate") == 1;
+  bool tanhForm = a.enumAttr<plan::GeluApproximation>("approximate") ==
+                  plan::GeluApproximation::Tanh;
   const float *dy = a.in<float>(0), *x = a.in<float>(1);
   float *dx = a.out<float>(0);
   const float root2OverPi = std::sqrt(2.0f / static_cast<float>(M_PI));
@@ -371,16 +256,6 @@ Status runGeLUGrad(const KernelArgs &a) {
   return Status();
 }
 
-Status checkSigmoidGateGrad(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_output", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "input", c.in(0).shape));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "gate", {rows(c.in(0)), 1}));
-  MOERT_RETURN_IF_ERROR(c.shape(c.out(0), "grad_input", c.in(0).shape));
-  return c.shape(c.out(1), "grad_gate", {rows(c.in(0)), 1});
-}
-
 Status runSigmoidGateGrad(const KernelArgs &a) {
   int64_t tokens = rows(a.input(0)), width = cols(a.input(0));
   const float *dy = a.in<float>(0), *x = a.in<float>(1), *g = a.in<float>(2);
@@ -401,18 +276,6 @@ Status runSigmoidGateGrad(const KernelArgs &a) {
 //===----------------------------------------------------------------------===//
 // nn.cross_entropy_grad
 //===----------------------------------------------------------------------===//
-
-Status checkCrossEntropyGrad(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 1, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_loss", DType::F32, 0));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "logits", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(2), "labels", DType::I32, 1));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "labels", {rows(c.in(1))}));
-  if (c.hasInput(3))
-    MOERT_RETURN_IF_ERROR(c.shape(c.in(3), "loss_mask", {rows(c.in(1))}));
-  return c.shape(c.out(0), "grad_logits", c.in(1).shape);
-}
 
 /// d(mean_t m_t NLL_t) / d logits[t] = m_t (softmax - onehot(label)) / sum m.
 Status runCrossEntropyGrad(const KernelArgs &a) {
@@ -452,18 +315,18 @@ Status runCrossEntropyGrad(const KernelArgs &a) {
 
 std::vector<Kernel> denseGradKernels() {
   return {
-      {"nn.embedding_grad", checkEmbeddingGrad, runEmbeddingGrad},
-      {"nn.linear_grad_input", checkLinearGradInput, runLinearGradInput},
-      {"nn.linear_grad_weight", checkLinearGradWeight, runLinearGradWeight},
-      {"nn.bias_grad", checkBiasGrad, runBiasGrad},
-      {"nn.rmsnorm_grad", checkRMSNormGrad, runRMSNormGrad},
-      {"nn.layernorm_grad", checkLayerNormGrad, runLayerNormGrad},
-      {"nn.rope_grad", checkRoPEGrad, runRoPEGrad},
-      {"nn.attention_grad", checkAttentionGrad, runAttentionGrad},
-      {"nn.swiglu_grad", checkSwiGLUGrad, runSwiGLUGrad},
-      {"nn.gelu_grad", checkGeLUGrad, runGeLUGrad},
-      {"nn.sigmoid_gate_grad", checkSigmoidGateGrad, runSigmoidGateGrad},
-      {"nn.cross_entropy_grad", checkCrossEntropyGrad, runCrossEntropyGrad},
+      {"nn.embedding_grad", runEmbeddingGrad},
+      {"nn.linear_grad_input", runLinearGradInput},
+      {"nn.linear_grad_weight", runLinearGradWeight},
+      {"nn.bias_grad", runBiasGrad},
+      {"nn.rmsnorm_grad", runRMSNormGrad},
+      {"nn.layernorm_grad", runLayerNormGrad},
+      {"nn.rope_grad", runRoPEGrad},
+      {"nn.attention_grad", runAttentionGrad},
+      {"nn.swiglu_grad", runSwiGLUGrad},
+      {"nn.gelu_grad", runGeLUGrad},
+      {"nn.sigmoid_gate_grad", runSigmoidGateGrad},
+      {"nn.cross_entropy_grad", runCrossEntropyGrad},
   };
 }
 

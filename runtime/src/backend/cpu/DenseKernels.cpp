@@ -1,7 +1,7 @@
 //===- DenseKernels.cpp - CPU kernels of the nn dialect -------------------===//
 
-#include "DenseKernels.h"
 #include "KernelSupport.h"
+#include "KernelTables.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,14 +14,6 @@ namespace {
 //===----------------------------------------------------------------------===//
 // nn.embedding
 //===----------------------------------------------------------------------===//
-
-Status checkEmbedding(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "ids", DType::I32, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "table", DType::F32, 2));
-  return c.shape(c.out(0), "output", {c.in(0).shape[0], cols(c.in(1))});
-}
 
 Status runEmbedding(const KernelArgs &a) {
   const int32_t *ids = a.in<int32_t>(0);
@@ -44,18 +36,6 @@ Status runEmbedding(const KernelArgs &a) {
 // nn.linear
 //===----------------------------------------------------------------------===//
 
-Status checkLinear(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 1, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "input", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "weight", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.in(1), "weight", {rows(c.in(1)), cols(c.in(0))}));
-  if (c.hasInput(2))
-    MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "bias", {rows(c.in(1))}));
-  return c.shape(c.out(0), "output", {rows(c.in(0)), rows(c.in(1))});
-}
-
 Status runLinear(const KernelArgs &a) {
   int64_t tokens = rows(a.input(0)), in = cols(a.input(0)),
           out = rows(a.input(1));
@@ -73,23 +53,6 @@ Status runLinear(const KernelArgs &a) {
 //===----------------------------------------------------------------------===//
 // nn.rmsnorm, nn.layernorm
 //===----------------------------------------------------------------------===//
-
-Status checkNorm(const Plan &plan, const OpInfo &op, size_t params) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(1 + params, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "input", DType::F32, 2));
-  for (size_t i = 1; i <= params; ++i)
-    MOERT_RETURN_IF_ERROR(c.shape(c.in(i), "weight", {cols(c.in(0))}));
-  MOERT_RETURN_IF_ERROR(c.floatAttr("eps"));
-  return c.shape(c.out(0), "output", c.in(0).shape);
-}
-
-Status checkRMSNorm(const Plan &plan, const OpInfo &op) {
-  return checkNorm(plan, op, 1);
-}
-Status checkLayerNorm(const Plan &plan, const OpInfo &op) {
-  return checkNorm(plan, op, 2);
-}
 
 Status runRMSNorm(const KernelArgs &a) {
   int64_t tokens = rows(a.input(0)), width = cols(a.input(0));
@@ -135,21 +98,6 @@ Status runLayerNorm(const KernelArgs &a) {
 // nn.rope
 //===----------------------------------------------------------------------===//
 
-Status checkRoPE(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "input", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.intAttr("head_dim", 2));
-  MOERT_RETURN_IF_ERROR(c.intAttr("seq_length", 1));
-  MOERT_RETURN_IF_ERROR(c.floatAttr("theta"));
-  int64_t headDim = op.intAttrs.at("head_dim"),
-          seq = op.intAttrs.at("seq_length");
-  if (headDim % 2 || cols(c.in(0)) % headDim || rows(c.in(0)) % seq)
-    return c.fail("head_dim and seq_length do not divide " +
-                  c.in(0).typeString());
-  return c.shape(c.out(0), "output", c.in(0).shape);
-}
-
 Status runRoPE(const KernelArgs &a) {
   rotateByPosition(a, 1.0f);
   return Status();
@@ -158,26 +106,6 @@ Status runRoPE(const KernelArgs &a) {
 //===----------------------------------------------------------------------===//
 // nn.attention
 //===----------------------------------------------------------------------===//
-
-Status checkAttention(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "query", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "key", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "value", c.in(1).shape));
-  MOERT_RETURN_IF_ERROR(c.intAttr("num_heads", 1));
-  MOERT_RETURN_IF_ERROR(c.intAttr("num_kv_heads", 1));
-  MOERT_RETURN_IF_ERROR(c.intAttr("seq_length", 1));
-  int64_t heads = op.intAttrs.at("num_heads"),
-          kvHeads = op.intAttrs.at("num_kv_heads"),
-          seq = op.intAttrs.at("seq_length");
-  const TensorInfo &q = c.in(0);
-  if (cols(q) % heads || heads % kvHeads || rows(q) % seq)
-    return c.fail("heads and seq_length do not divide " + q.typeString());
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.in(1), "key", {rows(q), kvHeads * (cols(q) / heads)}));
-  return c.shape(c.out(0), "output", q.shape);
-}
 
 Status runAttention(const KernelArgs &a) {
   const TensorInfo &qInfo = a.input(0);
@@ -221,15 +149,6 @@ Status runAttention(const KernelArgs &a) {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-Status checkSameShapeBinary(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
-  if (c.in(0).dtype != DType::F32)
-    return c.fail("expects f32 operands");
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "rhs", c.in(0).shape));
-  return c.shape(c.out(0), "output", c.in(0).shape);
-}
-
 Status runAdd(const KernelArgs &a) {
   int64_t n = a.input(0).numElements();
   const float *x = a.in<float>(0), *y = a.in<float>(1);
@@ -250,18 +169,10 @@ Status runSwiGLU(const KernelArgs &a) {
   return Status();
 }
 
-Status checkGeLU(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.intAttr("approximate", 0));
-  if (c.in(0).dtype != DType::F32)
-    return c.fail("expects an f32 operand");
-  return c.shape(c.out(0), "output", c.in(0).shape);
-}
-
 Status runGeLU(const KernelArgs &a) {
   int64_t n = a.input(0).numElements();
-  bool tanhForm = a.intAttr("approximate") == 1;
+  bool tanhForm = a.enumAttr<plan::GeluApproximation>("approximate") ==
+                  plan::GeluApproximation::Tanh;
   const float *x = a.in<float>(0);
   float *out = a.out<float>(0);
   const float root2OverPi = std::sqrt(2.0f / static_cast<float>(M_PI));
@@ -275,14 +186,6 @@ Status runGeLU(const KernelArgs &a) {
             : 0.5f * v * (1.0f + std::erf(v / std::sqrt(2.0f)));
   }
   return Status();
-}
-
-Status checkSigmoidGate(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "input", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "gate", {rows(c.in(0)), 1}));
-  return c.shape(c.out(0), "output", c.in(0).shape);
 }
 
 Status runSigmoidGate(const KernelArgs &a) {
@@ -301,17 +204,6 @@ Status runSigmoidGate(const KernelArgs &a) {
 //===----------------------------------------------------------------------===//
 // nn.cross_entropy
 //===----------------------------------------------------------------------===//
-
-Status checkCrossEntropy(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 1, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "logits", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "labels", DType::I32, 1));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "labels", {rows(c.in(0))}));
-  if (c.hasInput(2))
-    MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "loss_mask", {rows(c.in(0))}));
-  return c.type(c.out(0), "loss", DType::F32, 0);
-}
 
 Status runCrossEntropy(const KernelArgs &a) {
   int64_t tokens = rows(a.input(0)), vocab = cols(a.input(0));
@@ -344,17 +236,17 @@ Status runCrossEntropy(const KernelArgs &a) {
 
 std::vector<Kernel> denseKernels() {
   return {
-      {"nn.embedding", checkEmbedding, runEmbedding},
-      {"nn.linear", checkLinear, runLinear},
-      {"nn.rmsnorm", checkRMSNorm, runRMSNorm},
-      {"nn.layernorm", checkLayerNorm, runLayerNorm},
-      {"nn.rope", checkRoPE, runRoPE},
-      {"nn.attention", checkAttention, runAttention},
-      {"nn.add", checkSameShapeBinary, runAdd},
-      {"nn.swiglu", checkSameShapeBinary, runSwiGLU},
-      {"nn.gelu", checkGeLU, runGeLU},
-      {"nn.sigmoid_gate", checkSigmoidGate, runSigmoidGate},
-      {"nn.cross_entropy", checkCrossEntropy, runCrossEntropy},
+      {"nn.embedding", runEmbedding},
+      {"nn.linear", runLinear},
+      {"nn.rmsnorm", runRMSNorm},
+      {"nn.layernorm", runLayerNorm},
+      {"nn.rope", runRoPE},
+      {"nn.attention", runAttention},
+      {"nn.add", runAdd},
+      {"nn.swiglu", runSwiGLU},
+      {"nn.gelu", runGeLU},
+      {"nn.sigmoid_gate", runSigmoidGate},
+      {"nn.cross_entropy", runCrossEntropy},
   };
 }
 

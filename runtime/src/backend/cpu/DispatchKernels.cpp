@@ -1,7 +1,7 @@
 //===- DispatchKernels.cpp - capacity, permutation and grouped GEMMs ------===//
 
-#include "DenseKernels.h"
 #include "KernelSupport.h"
+#include "KernelTables.h"
 
 #include <algorithm>
 #include <cstring>
@@ -16,25 +16,12 @@ namespace {
 // moe.capacity
 //===----------------------------------------------------------------------===//
 
-Status checkCapacity(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "weights", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "indices", DType::I32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "indices", c.in(0).shape));
-  MOERT_RETURN_IF_ERROR(c.type(c.out(0), "keep", DType::I1, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.out(0), "keep", c.in(0).shape));
-  MOERT_RETURN_IF_ERROR(c.type(c.out(1), "counts", DType::I32, 1));
-  MOERT_RETURN_IF_ERROR(c.intAttr("capacity", 0));
-  MOERT_RETURN_IF_ERROR(c.intAttr("policy", 0));
-  return c.intAttr("pad_to_capacity", 0);
-}
-
 Status runCapacity(const KernelArgs &a) {
   int64_t tokens = rows(a.input(0)), k = cols(a.input(0));
   int64_t experts = a.output(1).shape[0];
   int64_t capacity = a.intAttr("capacity");
-  bool byProbs = a.intAttr("policy") == 0; // DropPolicy: probs = 0
+  bool byProbs =
+      a.enumAttr<plan::DropPolicy>("policy") == plan::DropPolicy::Probs;
   const float *weights = a.in<float>(0);
   const int32_t *indices = a.in<int32_t>(1);
   uint8_t *keep = a.out<uint8_t>(0);
@@ -56,7 +43,7 @@ Status runCapacity(const KernelArgs &a) {
     for (int64_t i = 0; i < kept; ++i)
       keep[list[i]] = 1;
     counts[e] =
-        static_cast<int32_t>(a.intAttr("pad_to_capacity") ? capacity : kept);
+        static_cast<int32_t>(a.boolAttr("pad_to_capacity") ? capacity : kept);
   }
   return Status();
 }
@@ -99,48 +86,8 @@ void gatherRows(const float *x, const int32_t *rowMap, int64_t pairs, int64_t k,
       std::copy_n(x + (p / k) * width, width, out + rowMap[p] * width);
 }
 
-/// Checks the operands shared by moe.permute and moe.gather_grouped_matmul;
-/// `mask` is null when the op has none.
-Status checkDispatch(const OpChecker &c, const TensorInfo &input,
-                     const TensorInfo &indices, const TensorInfo *mask,
-                     int64_t numRows, const TensorInfo &rowMap,
-                     const TensorInfo &sizes, const OpInfo &op) {
-  MOERT_RETURN_IF_ERROR(c.type(input, "input", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(indices, "indices", DType::I32, 2));
-  if (rows(indices) != rows(input))
-    return c.fail("indices and input differ in token count");
-  if (mask) {
-    MOERT_RETURN_IF_ERROR(c.type(*mask, "mask", DType::I1, 2));
-    MOERT_RETURN_IF_ERROR(c.shape(*mask, "mask", indices.shape));
-  }
-  MOERT_RETURN_IF_ERROR(c.type(rowMap, "row_map", DType::I32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(rowMap, "row_map", indices.shape));
-  MOERT_RETURN_IF_ERROR(c.type(sizes, "group_sizes", DType::I32, 1));
-  auto capacity = op.intAttrs.find("capacity");
-  int64_t bound = capacity == op.intAttrs.end()
-                      ? rows(indices) * cols(indices)
-                      : sizes.shape[0] * capacity->second;
-  if (capacity != op.intAttrs.end() && (capacity->second < 1 || !mask))
-    return c.fail("a padded layout needs a capacity of at least 1 and a mask");
-  if (numRows != bound)
-    return c.fail("holds " + std::to_string(numRows) + " rows, expected " +
-                  std::to_string(bound));
-  return Status();
-}
-
 int64_t capacityOf(const OpInfo &op) {
-  auto it = op.intAttrs.find("capacity");
-  return it == op.intAttrs.end() ? 0 : it->second;
-}
-
-Status checkPermute(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 1, 3));
-  MOERT_RETURN_IF_ERROR(c.type(c.out(0), "rows", DType::F32, 2));
-  if (cols(c.out(0)) != cols(c.in(0)))
-    return c.fail("rows and input differ in width");
-  return checkDispatch(c, c.in(0), c.in(1), c.hasInput(2) ? &c.in(2) : nullptr,
-                       rows(c.out(0)), c.out(1), c.out(2), op);
+  return op.hasAttr("capacity") ? op.intAttr("capacity") : 0;
 }
 
 Status runPermute(const KernelArgs &a) {
@@ -156,15 +103,6 @@ Status runPermute(const KernelArgs &a) {
   std::memset(out, 0, a.output(0).numBytes());
   gatherRows(x, rowMap, pairs, k, width, out);
   return Status();
-}
-
-Status checkCombine(const OpChecker &c, const TensorInfo &rowsInfo,
-                    const TensorInfo &rowMap, const TensorInfo &weights,
-                    const TensorInfo &output) {
-  MOERT_RETURN_IF_ERROR(c.type(rowsInfo, "rows", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(rowMap, "row_map", DType::I32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(weights, "weights", rowMap.shape));
-  return c.shape(output, "output", {rows(rowMap), cols(rowsInfo)});
 }
 
 /// output[t] = sum_j weights[t, j] * rows[rowMap[t, j]].
@@ -189,12 +127,6 @@ Status combine(const float *rowsData, int64_t numRows, const int32_t *rowMap,
   return Status();
 }
 
-Status checkUnpermute(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1));
-  return checkCombine(c, c.in(0), c.in(1), c.in(2), c.out(0));
-}
-
 Status runUnpermute(const KernelArgs &a) {
   return combine(a.in<float>(0), rows(a.input(0)), a.in<int32_t>(1),
                  a.in<float>(2), rows(a.input(1)), cols(a.input(1)),
@@ -204,17 +136,6 @@ Status runUnpermute(const KernelArgs &a) {
 //===----------------------------------------------------------------------===//
 // Grouped GEMMs
 //===----------------------------------------------------------------------===//
-
-Status checkExpertWeight(const OpChecker &c, const TensorInfo &weight,
-                         int64_t rowWidth, const TensorInfo &sizes) {
-  MOERT_RETURN_IF_ERROR(c.type(weight, "weight", DType::F32, 3));
-  MOERT_RETURN_IF_ERROR(c.type(sizes, "group_sizes", DType::I32, 1));
-  if (weight.shape[0] != sizes.shape[0] || weight.shape[2] != rowWidth)
-    return c.fail("weight " + weight.typeString() + " does not fit rows of " +
-                  std::to_string(rowWidth) + " and " +
-                  std::to_string(sizes.shape[0]) + " groups");
-  return Status();
-}
 
 /// out rows of each expert = in rows * W_e^T; rows past the groups are zero.
 Status groupedMatmul(const float *in, int64_t numRows, int64_t inWidth,
@@ -232,29 +153,10 @@ Status groupedMatmul(const float *in, int64_t numRows, int64_t inWidth,
   return Status();
 }
 
-Status checkGroupedMatmul(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "rows", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(checkExpertWeight(c, c.in(1), cols(c.in(0)), c.in(2)));
-  return c.shape(c.out(0), "output", {rows(c.in(0)), c.in(1).shape[1]});
-}
-
 Status runGroupedMatmul(const KernelArgs &a) {
   return groupedMatmul(a.in<float>(0), rows(a.input(0)), cols(a.input(0)),
                        a.in<float>(1), a.input(1).shape[1], a.in<int32_t>(2),
                        a.input(2).shape[0], a.out<float>(0));
-}
-
-Status checkGatherGroupedMatmul(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 1, 3));
-  MOERT_RETURN_IF_ERROR(c.type(c.out(0), "output", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(checkDispatch(c, c.in(0), c.in(1),
-                                      c.hasInput(3) ? &c.in(3) : nullptr,
-                                      rows(c.out(0)), c.out(1), c.out(2), op));
-  MOERT_RETURN_IF_ERROR(checkExpertWeight(c, c.in(2), cols(c.in(0)), c.out(2)));
-  return c.shape(c.out(0), "output", {rows(c.out(0)), c.in(2).shape[1]});
 }
 
 Status runGatherGroupedMatmul(const KernelArgs &a) {
@@ -275,16 +177,6 @@ Status runGatherGroupedMatmul(const KernelArgs &a) {
                        a.input(2).shape[1], sizes, experts, a.out<float>(0));
 }
 
-Status checkGroupedMatmulScatter(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(5, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "rows", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(checkExpertWeight(c, c.in(1), cols(c.in(0)), c.in(2)));
-  TensorInfo product = c.in(0);
-  product.shape[1] = c.in(1).shape[1];
-  return checkCombine(c, product, c.in(3), c.in(4), c.out(0));
-}
-
 Status runGroupedMatmulScatter(const KernelArgs &a) {
   int64_t numRows = rows(a.input(0)), outWidth = a.input(1).shape[1];
   std::vector<float> product(numRows * outWidth);
@@ -295,44 +187,16 @@ Status runGroupedMatmulScatter(const KernelArgs &a) {
                  rows(a.input(3)), cols(a.input(3)), outWidth, a.out<float>(0));
 }
 
-//===----------------------------------------------------------------------===//
-// Collectives over a single process
-//===----------------------------------------------------------------------===//
-
-Status checkCollective(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.intAttr("size", 1));
-  if (op.intAttrs.at("size") != 1)
-    return c.fail("runs over " + std::to_string(op.intAttrs.at("size")) +
-                  " ranks, but this runtime runs one process; launch with "
-                  "expert parallelism 1");
-  if (op.inputs.empty() || op.outputs.size() != 1 || op.inputs[0] < 0 ||
-      c.in(0).shape != c.out(0).shape || c.in(0).dtype != c.out(0).dtype)
-    return c.fail("a group of one must return its input unchanged");
-  return Status();
-}
-
-Status runCollective(const KernelArgs &a) {
-  std::memcpy(a.outputs[0], a.inputs[0], a.input(0).numBytes());
-  return Status();
-}
-
 } // namespace
 
 std::vector<Kernel> dispatchKernels() {
   return {
-      {"moe.capacity", checkCapacity, runCapacity},
-      {"moe.permute", checkPermute, runPermute},
-      {"moe.unpermute", checkUnpermute, runUnpermute},
-      {"moe.grouped_matmul", checkGroupedMatmul, runGroupedMatmul},
-      {"moe.gather_grouped_matmul", checkGatherGroupedMatmul,
-       runGatherGroupedMatmul},
-      {"moe.grouped_matmul_scatter", checkGroupedMatmulScatter,
-       runGroupedMatmulScatter},
-      {"moe.all_to_all_v", checkCollective, runCollective},
-      {"moe.all_gather", checkCollective, runCollective},
-      {"moe.reduce_scatter", checkCollective, runCollective},
-      {"moe.all_reduce", checkCollective, runCollective},
+      {"moe.capacity", runCapacity},
+      {"moe.permute", runPermute},
+      {"moe.unpermute", runUnpermute},
+      {"moe.grouped_matmul", runGroupedMatmul},
+      {"moe.gather_grouped_matmul", runGatherGroupedMatmul},
+      {"moe.grouped_matmul_scatter", runGroupedMatmulScatter},
   };
 }
 

@@ -3,43 +3,12 @@
 #ifndef MOERT_SRC_BACKEND_CPU_KERNELSUPPORT_H
 #define MOERT_SRC_BACKEND_CPU_KERNELSUPPORT_H
 
-#include "moert/cpu/Kernels.h"
+#include "Kernels.h"
 
 #include <string>
 #include <vector>
 
 namespace moert::cpu {
-
-/// Checks one op's operands; every failure names the op and the operand.
-class OpChecker {
-public:
-  OpChecker(const Plan &plan, const OpInfo &op) : plan(plan), op(op) {}
-
-  /// `required` inputs, then up to `optional` more that may be -1.
-  Status arity(size_t required, size_t optional, size_t outputs) const;
-  bool hasInput(size_t i) const {
-    return i < op.inputs.size() && op.inputs[i] >= 0;
-  }
-  const TensorInfo &in(size_t i) const { return plan.tensors[op.inputs[i]]; }
-  const TensorInfo &out(size_t i) const { return plan.tensors[op.outputs[i]]; }
-
-  /// The tensor's element type and rank.
-  Status type(const TensorInfo &t, const char *what, DType dtype,
-              size_t rank) const;
-  Status shape(const TensorInfo &t, const char *what,
-               const std::vector<int64_t> &shape) const;
-  Status intAttr(const char *key, int64_t min) const;
-  Status floatAttr(const char *key) const;
-  Status fail(const std::string &message) const;
-
-private:
-  const Plan &plan;
-  const OpInfo &op;
-};
-
-/// Rows and columns of a matrix operand.
-inline int64_t rows(const TensorInfo &t) { return t.shape[0]; }
-inline int64_t cols(const TensorInfo &t) { return t.shape[1]; }
 
 /// Checks that each of `count` routing indices names one of `experts`.
 Status checkExpertIndices(const int32_t *indices, int64_t count,
@@ -72,9 +41,6 @@ void softmaxRow(const float *logits, int64_t n, std::vector<double> &probs);
 /// log(sum(exp(logits))) of one row.
 double logSumExp(const float *logits, int64_t n);
 
-/// Checks the optional `accumulate` operand `index` of a weight-gradient op:
-/// f32 of output 0's shape.
-Status checkAccumulate(const OpChecker &c, size_t index);
 /// Starts output 0 of a weight-gradient op from its `accumulate` operand
 /// (input `index`) when it has one, copying it unless the plan gave both one
 /// buffer (the accumulator updated in place). Returns the GEMM beta that

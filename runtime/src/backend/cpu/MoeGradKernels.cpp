@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "DenseKernels.h"
 #include "KernelSupport.h"
+#include "KernelTables.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,26 +20,6 @@ namespace {
 //===----------------------------------------------------------------------===//
 // Routing: moe.topk_grad, moe.sinkhorn_grad, moe.expert_choice_grad
 //===----------------------------------------------------------------------===//
-
-/// grad_weights and indices of [T, k] that chose among logits of [T, E].
-Status checkTokenChoiceGrad(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_weights", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "logits", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.in(0), "grad_weights", {rows(c.in(1)), cols(c.in(0))}));
-  if (cols(c.in(0)) < 1 || cols(c.in(0)) > cols(c.in(1)))
-    return c.fail("k must be between 1 and the number of experts");
-  MOERT_RETURN_IF_ERROR(c.type(c.in(2), "indices", DType::I32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "indices", c.in(0).shape));
-  return c.shape(c.out(0), "grad_logits", c.in(1).shape);
-}
-
-Status checkTopKGrad(const Plan &plan, const OpInfo &op) {
-  MOERT_RETURN_IF_ERROR(checkTokenChoiceGrad(plan, op));
-  return OpChecker(plan, op).intAttr("softmax", 0);
-}
 
 /// One token's grad_logits (of `experts`) for weights w_j = p[indices[j]], p
 /// the softmax over all experts: dl_e = sum_j g_j p_{i_j} (delta_{e,i_j} -
@@ -83,9 +63,10 @@ Status runTopKGrad(const KernelArgs &a) {
   const int32_t *indices = a.in<int32_t>(2);
   float *grad = a.out<float>(0);
   MOERT_RETURN_IF_ERROR(checkExpertIndices(indices, tokens * k, experts));
-  // SoftmaxPlacement: pre = 0, post = 1.
-  auto rowGrad =
-      a.intAttr("softmax") == 0 ? softmaxAtChoicesGrad : softmaxOverChoicesGrad;
+  auto rowGrad = a.enumAttr<plan::SoftmaxPlacement>("softmax") ==
+                         plan::SoftmaxPlacement::Pre
+                     ? softmaxAtChoicesGrad
+                     : softmaxOverChoicesGrad;
 #pragma omp parallel for
   for (int64_t t = 0; t < tokens; ++t)
     rowGrad(logits + t * experts, g + t * k, indices + t * k, k, experts,
@@ -117,16 +98,6 @@ Status runSinkhornGrad(const KernelArgs &a) {
   return Status();
 }
 
-Status checkExpertChoiceGrad(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "logits", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(0), "grad_weights", c.in(1).shape));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(2), "keep", DType::I1, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "keep", c.in(1).shape));
-  return c.shape(c.out(0), "grad_logits", c.in(1).shape);
-}
-
 /// Weights are p_e = softmax(logits)[e] where kept, else 0:
 /// dl_f = p_f (keep_f g_f - sum_e keep_e g_e p_e).
 Status runExpertChoiceGrad(const KernelArgs &a) {
@@ -153,23 +124,6 @@ Status runExpertChoiceGrad(const KernelArgs &a) {
 //===----------------------------------------------------------------------===//
 // Losses: moe.aux_loss_grad, moe.z_loss_grad
 //===----------------------------------------------------------------------===//
-
-Status checkAuxLossGrad(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_loss", DType::F32, 0));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "logits", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(2), "indices", DType::I32, 2));
-  if (rows(c.in(2)) != rows(c.in(1)))
-    return c.fail("indices and logits differ in token count");
-  MOERT_RETURN_IF_ERROR(c.floatAttr("coeff"));
-  if (op.intAttrs.count("seq_length")) {
-    int64_t seq = op.intAttrs.at("seq_length");
-    if (seq < 1 || rows(c.in(1)) % seq)
-      return c.fail("seq_length does not divide the token count");
-  }
-  return c.shape(c.out(0), "grad_logits", c.in(1).shape);
-}
 
 /// The gradient of scale * sum_e P_e c_e over the tokens t = first,
 /// first + stride, ... (count of them), with P_e their summed probabilities
@@ -202,8 +156,8 @@ Status runAuxLossGrad(const KernelArgs &a) {
   MOERT_RETURN_IF_ERROR(checkExpertIndices(indices, tokens * k, experts));
   // Sequence b holds the tokens t with t mod B == b; without a seq_length the
   // batch is one sequence.
-  auto seq = a.op.intAttrs.find("seq_length");
-  int64_t length = seq == a.op.intAttrs.end() ? tokens : seq->second;
+  int64_t length =
+      a.op.hasAttr("seq_length") ? a.intAttr("seq_length") : tokens;
   int64_t batch = tokens / length;
   // loss = coeff / B * sum_b E / (k S^2) * sum_e P_e c_e.
   double scale = *a.in<float>(0) * a.floatAttr("coeff") * experts /
@@ -212,15 +166,6 @@ Status runAuxLossGrad(const KernelArgs &a) {
     auxLossGradOver(logits, indices, experts, k, b, batch, length, scale,
                     a.out<float>(0));
   return Status();
-}
-
-Status checkZLossGrad(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_loss", DType::F32, 0));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "logits", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.floatAttr("coeff"));
-  return c.shape(c.out(0), "grad_logits", c.in(1).shape);
 }
 
 /// loss = coeff / T * sum_t lse_t^2, so dl[t] = coeff / T * 2 lse_t softmax.
@@ -245,14 +190,6 @@ Status runZLossGrad(const KernelArgs &a) {
 // Dispatch: moe.permute_grad, moe.unpermute_grad
 //===----------------------------------------------------------------------===//
 
-Status checkPermuteGrad(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_rows", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "row_map", DType::I32, 2));
-  return c.shape(c.out(0), "grad_input", {rows(c.in(1)), cols(c.in(0))});
-}
-
 /// Each token's gradient is the sum of the gradients of the rows it was
 /// copied to.
 Status runPermuteGrad(const KernelArgs &a) {
@@ -275,21 +212,6 @@ Status runPermuteGrad(const KernelArgs &a) {
     }
   }
   return Status();
-}
-
-Status checkUnpermuteGrad(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(4, 0, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_output", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "rows", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.in(1), "rows", {rows(c.in(1)), cols(c.in(0))}));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(2), "row_map", DType::I32, 2));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.in(2), "row_map", {rows(c.in(0)), cols(c.in(2))}));
-  MOERT_RETURN_IF_ERROR(c.shape(c.in(3), "weights", c.in(2).shape));
-  MOERT_RETURN_IF_ERROR(c.shape(c.out(0), "grad_rows", c.in(1).shape));
-  return c.shape(c.out(1), "grad_weights", c.in(2).shape);
 }
 
 /// For out[t] = sum_j w[t, j] rows[rowMap[t, j]]: grad_rows[rowMap[t, j]] +=
@@ -326,21 +248,6 @@ Status runUnpermuteGrad(const KernelArgs &a) {
 // Grouped GEMMs: moe.grouped_matmul_grad_input, moe.grouped_matmul_grad_weight
 //===----------------------------------------------------------------------===//
 
-Status checkGroupedMatmulGradInput(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_output", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "weight", DType::F32, 3));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(2), "group_sizes", DType::I32, 1));
-  const TensorInfo &weight = c.in(1);
-  if (weight.shape[0] != c.in(2).shape[0] || weight.shape[1] != cols(c.in(0)))
-    return c.fail("weight " + weight.typeString() +
-                  " does not fit output gradients of " +
-                  std::to_string(cols(c.in(0))) + " and " +
-                  std::to_string(c.in(2).shape[0]) + " groups");
-  return c.shape(c.out(0), "grad_rows", {rows(c.in(0)), weight.shape[2]});
-}
-
 /// Each group's rows get dy_e W_e; rows past the groups are zero.
 Status runGroupedMatmulGradInput(const KernelArgs &a) {
   int64_t numRows = rows(a.input(0)), outWidth = cols(a.input(0));
@@ -357,20 +264,6 @@ Status runGroupedMatmulGradInput(const KernelArgs &a) {
            inWidth, inWidth);
   std::fill(dx + (*starts)[experts] * inWidth, dx + numRows * inWidth, 0.0f);
   return Status();
-}
-
-Status checkGroupedMatmulGradWeight(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(3, 1, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "grad_output", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "rows", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.in(1), "rows", {rows(c.in(0)), cols(c.in(1))}));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(2), "group_sizes", DType::I32, 1));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.out(0), "grad_weight",
-              {c.in(2).shape[0], cols(c.in(0)), cols(c.in(1))}));
-  return checkAccumulate(c, 3);
 }
 
 /// W_e's gradient is dy_e^T x_e over its group's rows.
@@ -395,17 +288,15 @@ Status runGroupedMatmulGradWeight(const KernelArgs &a) {
 
 std::vector<Kernel> moeGradKernels() {
   return {
-      {"moe.topk_grad", checkTopKGrad, runTopKGrad},
-      {"moe.sinkhorn_grad", checkTokenChoiceGrad, runSinkhornGrad},
-      {"moe.expert_choice_grad", checkExpertChoiceGrad, runExpertChoiceGrad},
-      {"moe.aux_loss_grad", checkAuxLossGrad, runAuxLossGrad},
-      {"moe.z_loss_grad", checkZLossGrad, runZLossGrad},
-      {"moe.permute_grad", checkPermuteGrad, runPermuteGrad},
-      {"moe.unpermute_grad", checkUnpermuteGrad, runUnpermuteGrad},
-      {"moe.grouped_matmul_grad_input", checkGroupedMatmulGradInput,
-       runGroupedMatmulGradInput},
-      {"moe.grouped_matmul_grad_weight", checkGroupedMatmulGradWeight,
-       runGroupedMatmulGradWeight},
+      {"moe.topk_grad", runTopKGrad},
+      {"moe.sinkhorn_grad", runSinkhornGrad},
+      {"moe.expert_choice_grad", runExpertChoiceGrad},
+      {"moe.aux_loss_grad", runAuxLossGrad},
+      {"moe.z_loss_grad", runZLossGrad},
+      {"moe.permute_grad", runPermuteGrad},
+      {"moe.unpermute_grad", runUnpermuteGrad},
+      {"moe.grouped_matmul_grad_input", runGroupedMatmulGradInput},
+      {"moe.grouped_matmul_grad_weight", runGroupedMatmulGradWeight},
   };
 }
 

@@ -1,9 +1,9 @@
 //===- MoeKernels.cpp - CPU kernels of the moe dialect --------------------===//
 
-#include "DenseKernels.h"
 #include "KernelSupport.h"
+#include "KernelTables.h"
+#include "Routing.h"
 #include "moert/SplitMix.h"
-#include "moert/cpu/Routing.h"
 
 #include <algorithm>
 #include <cmath>
@@ -18,32 +18,12 @@ namespace {
 // Router, jitter and routing
 //===----------------------------------------------------------------------===//
 
-Status checkRouter(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "input", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "weight", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(
-      c.shape(c.in(1), "weight", {rows(c.in(1)), cols(c.in(0))}));
-  return c.shape(c.out(0), "logits", {rows(c.in(0)), rows(c.in(1))});
-}
-
 Status runRouter(const KernelArgs &a) {
   int64_t tokens = rows(a.input(0)), hidden = cols(a.input(0)),
           experts = rows(a.input(1));
   matmulTransB(a.in<float>(0), a.in<float>(1), a.out<float>(0), tokens, experts,
                hidden, hidden, hidden, experts);
   return Status();
-}
-
-Status checkJitter(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.floatAttr("eps"));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "seed", DType::I64, 0));
-  if (c.in(0).dtype != DType::F32)
-    return c.fail("expects an f32 input");
-  return c.shape(c.out(0), "output", c.in(0).shape);
 }
 
 Status runJitter(const KernelArgs &a) {
@@ -61,40 +41,12 @@ Status runJitter(const KernelArgs &a) {
   return Status();
 }
 
-/// [T, E] logits and [T, k] weights and indices.
-Status checkTokenChoice(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "logits", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.intAttr("k", 1));
-  int64_t k = op.intAttrs.at("k");
-  if (k > cols(c.in(0)))
-    return c.fail("k exceeds the number of experts");
-  MOERT_RETURN_IF_ERROR(c.shape(c.out(0), "weights", {rows(c.in(0)), k}));
-  MOERT_RETURN_IF_ERROR(c.type(c.out(1), "indices", DType::I32, 2));
-  return c.shape(c.out(1), "indices", {rows(c.in(0)), k});
-}
-
-Status checkTopK(const Plan &plan, const OpInfo &op) {
-  MOERT_RETURN_IF_ERROR(checkTokenChoice(plan, op));
-  return OpChecker(plan, op).intAttr("softmax", 0);
-}
-
 Status runTopK(const KernelArgs &a) {
   int64_t tokens = rows(a.input(0)), experts = cols(a.input(0));
-  // SoftmaxPlacement: pre = 0, post = 1.
   topkRoute(a.in<float>(0), tokens, experts, a.intAttr("k"),
-            a.intAttr("softmax") == 0 ? SoftmaxPlacement::Pre
-                                      : SoftmaxPlacement::Post,
-            a.out<float>(0), a.out<int32_t>(1));
+            a.enumAttr<plan::SoftmaxPlacement>("softmax"), a.out<float>(0),
+            a.out<int32_t>(1));
   return Status();
-}
-
-Status checkSinkhorn(const Plan &plan, const OpInfo &op) {
-  MOERT_RETURN_IF_ERROR(checkTokenChoice(plan, op));
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.floatAttr("tol"));
-  return c.intAttr("evaluation", 0);
 }
 
 /// The Sinkhorn-balanced scores d1[e] * exp(logit) * d0[t].
@@ -139,12 +91,12 @@ Status runSinkhorn(const KernelArgs &a) {
   // Training chooses by the balanced scores, evaluation by the logits; both
   // weigh by the plain router probabilities.
   std::vector<float> balanced;
-  if (!a.intAttr("evaluation"))
+  if (!a.boolAttr("evaluation"))
     balanced = sinkhornScores(logits, tokens, experts, a.floatAttr("tol"));
   std::vector<float> unused(tokens * k);
   int32_t *indices = a.out<int32_t>(1);
   topkRoute(balanced.empty() ? logits : balanced.data(), tokens, experts, k,
-            SoftmaxPlacement::Pre, unused.data(), indices);
+            plan::SoftmaxPlacement::Pre, unused.data(), indices);
   float *weights = a.out<float>(0);
   std::vector<double> probs;
   for (int64_t t = 0; t < tokens; ++t) {
@@ -158,20 +110,6 @@ Status runSinkhorn(const KernelArgs &a) {
     }
   }
   return Status();
-}
-
-Status checkExpertChoice(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 3));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "logits", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.intAttr("capacity", 1));
-  if (op.intAttrs.at("capacity") > rows(c.in(0)))
-    return c.fail("capacity exceeds the number of tokens");
-  MOERT_RETURN_IF_ERROR(c.shape(c.out(0), "weights", c.in(0).shape));
-  MOERT_RETURN_IF_ERROR(c.type(c.out(1), "indices", DType::I32, 2));
-  MOERT_RETURN_IF_ERROR(c.shape(c.out(1), "indices", c.in(0).shape));
-  MOERT_RETURN_IF_ERROR(c.type(c.out(2), "keep", DType::I1, 2));
-  return c.shape(c.out(2), "keep", c.in(0).shape);
 }
 
 Status runExpertChoice(const KernelArgs &a) {
@@ -211,22 +149,6 @@ Status runExpertChoice(const KernelArgs &a) {
 // Losses
 //===----------------------------------------------------------------------===//
 
-Status checkAuxLoss(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "logits", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "indices", DType::I32, 2));
-  if (rows(c.in(1)) != rows(c.in(0)))
-    return c.fail("indices and logits differ in token count");
-  MOERT_RETURN_IF_ERROR(c.floatAttr("coeff"));
-  if (op.intAttrs.count("seq_length")) {
-    int64_t seq = op.intAttrs.at("seq_length");
-    if (seq < 1 || rows(c.in(0)) % seq)
-      return c.fail("seq_length does not divide the token count");
-  }
-  return c.type(c.out(0), "loss", DType::F32, 0);
-}
-
 /// The aux loss over the tokens t = first, first + stride, ... (count of them).
 double auxLossOver(const float *logits, const int32_t *indices, int64_t experts,
                    int64_t k, int64_t first, int64_t stride, int64_t count) {
@@ -252,26 +174,17 @@ Status runAuxLoss(const KernelArgs &a) {
   const int32_t *indices = a.in<int32_t>(1);
   MOERT_RETURN_IF_ERROR(checkExpertIndices(indices, tokens * k, experts));
   double loss = 0.0;
-  auto seq = a.op.intAttrs.find("seq_length");
-  if (seq == a.op.intAttrs.end()) {
+  if (!a.op.hasAttr("seq_length")) {
     loss = auxLossOver(logits, indices, experts, k, 0, 1, tokens);
   } else {
     // Sequence b holds the tokens t with t mod B == b.
-    int64_t batch = tokens / seq->second;
+    int64_t seq = a.intAttr("seq_length"), batch = tokens / seq;
     for (int64_t b = 0; b < batch; ++b)
-      loss += auxLossOver(logits, indices, experts, k, b, batch, seq->second);
+      loss += auxLossOver(logits, indices, experts, k, b, batch, seq);
     loss /= batch;
   }
   *a.out<float>(0) = static_cast<float>(a.floatAttr("coeff") * loss);
   return Status();
-}
-
-Status checkZLoss(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "logits", DType::F32, 2));
-  MOERT_RETURN_IF_ERROR(c.floatAttr("coeff"));
-  return c.type(c.out(0), "loss", DType::F32, 0);
 }
 
 Status runZLoss(const KernelArgs &a) {
@@ -289,13 +202,13 @@ Status runZLoss(const KernelArgs &a) {
 
 std::vector<Kernel> routingKernels() {
   return {
-      {"moe.router", checkRouter, runRouter},
-      {"moe.jitter", checkJitter, runJitter},
-      {"moe.topk", checkTopK, runTopK},
-      {"moe.sinkhorn", checkSinkhorn, runSinkhorn},
-      {"moe.expert_choice", checkExpertChoice, runExpertChoice},
-      {"moe.aux_loss", checkAuxLoss, runAuxLoss},
-      {"moe.z_loss", checkZLoss, runZLoss},
+      {"moe.router", runRouter},
+      {"moe.jitter", runJitter},
+      {"moe.topk", runTopK},
+      {"moe.sinkhorn", runSinkhorn},
+      {"moe.expert_choice", runExpertChoice},
+      {"moe.aux_loss", runAuxLoss},
+      {"moe.z_loss", runZLoss},
   };
 }
 

@@ -1,7 +1,7 @@
 //===- OptimizerKernels.cpp - learning rate, clipping and AdamW -----------===//
 
-#include "DenseKernels.h"
 #include "KernelSupport.h"
+#include "KernelTables.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,32 +14,6 @@ namespace {
 // nn.lr_schedule
 //===----------------------------------------------------------------------===//
 
-Status checkLRSchedule(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(1, 1, 1));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "step", DType::I64, 0));
-  if (c.hasInput(1))
-    MOERT_RETURN_IF_ERROR(c.type(c.in(1), "train_iters", DType::I64, 0));
-  MOERT_RETURN_IF_ERROR(c.type(c.out(0), "rate", DType::F32, 0));
-  for (const char *key : {"lr", "min_lr"})
-    MOERT_RETURN_IF_ERROR(c.floatAttr(key));
-  MOERT_RETURN_IF_ERROR(c.intAttr("warmup_iters", 0));
-  MOERT_RETURN_IF_ERROR(c.intAttr("style", 0));
-  int64_t style = op.intAttrs.at("style");
-  if (style > 2)
-    return c.fail("unknown decay style " + std::to_string(style));
-  bool attr = op.intAttrs.count("decay_iters");
-  if (attr && c.hasInput(1))
-    return c.fail("has both decay_iters and a train_iters input");
-  if (style == 0 || c.hasInput(1))
-    return Status();
-  if (!attr)
-    return c.fail("decays but has neither decay_iters nor train_iters");
-  if (op.intAttrs.at("decay_iters") <= op.intAttrs.at("warmup_iters"))
-    return c.fail("decay_iters must exceed warmup_iters");
-  return Status();
-}
-
 Status runLRSchedule(const KernelArgs &a) {
   int64_t step = *a.in<int64_t>(0);
   if (step < 1)
@@ -49,11 +23,11 @@ Status runLRSchedule(const KernelArgs &a) {
   // The checks at load leave one way to a decay too short: the length of
   // the run, which is an input.
   const int64_t *trainIters = a.in<int64_t>(1);
-  int64_t decay = trainIters ? *trainIters
-                  : a.op.intAttrs.count("decay_iters")
-                      ? a.intAttr("decay_iters")
-                      : 0;
-  if (trainIters && a.intAttr("style") != 0 && decay <= warmup)
+  auto style = a.enumAttr<plan::LRDecayStyle>("style");
+  int64_t decay = trainIters                    ? *trainIters
+                  : a.op.hasAttr("decay_iters") ? a.intAttr("decay_iters")
+                                                : 0;
+  if (trainIters && style != plan::LRDecayStyle::Constant && decay <= warmup)
     return Status::error("the learning rate decays over the " +
                          std::to_string(decay) +
                          " training iterations, which must exceed the " +
@@ -64,15 +38,16 @@ Status runLRSchedule(const KernelArgs &a) {
   double rate;
   if (warmup > 0 && taken <= warmup) {
     rate = maxLr * static_cast<double>(taken) / static_cast<double>(warmup);
-  } else if (a.intAttr("style") == 0) { // LRDecayStyle: constant = 0
+  } else if (style == plan::LRDecayStyle::Constant) {
     rate = maxLr;
   } else if (taken > decay) {
     rate = minLr;
   } else {
     double ratio = static_cast<double>(taken - warmup) /
                    static_cast<double>(decay - warmup);
-    double coeff = a.intAttr("style") == 1 ? 1.0 - ratio // linear
-                                           : 0.5 * (std::cos(M_PI * ratio) + 1);
+    double coeff = style == plan::LRDecayStyle::Linear
+                       ? 1.0 - ratio
+                       : 0.5 * (std::cos(M_PI * ratio) + 1);
     rate = minLr + coeff * (maxLr - minLr);
   }
   *a.out<float>(0) = static_cast<float>(rate);
@@ -82,20 +57,6 @@ Status runLRSchedule(const KernelArgs &a) {
 //===----------------------------------------------------------------------===//
 // nn.clip_grad_norm
 //===----------------------------------------------------------------------===//
-
-Status checkClipGradNorm(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  if (op.inputs.empty())
-    return c.fail("needs at least one gradient");
-  MOERT_RETURN_IF_ERROR(c.arity(op.inputs.size(), 0, 2));
-  for (size_t i = 0; i < op.inputs.size(); ++i)
-    if (c.in(i).dtype != DType::F32)
-      return c.fail("gradient " + std::to_string(i) + " is not f32");
-  MOERT_RETURN_IF_ERROR(c.type(c.out(0), "norm", DType::F32, 0));
-  MOERT_RETURN_IF_ERROR(c.type(c.out(1), "factor", DType::F32, 0));
-  MOERT_RETURN_IF_ERROR(c.floatAttr("max_norm"));
-  return c.floatAttr("scale");
-}
 
 Status runClipGradNorm(const KernelArgs &a) {
   double sum = 0.0;
@@ -124,25 +85,6 @@ Status runClipGradNorm(const KernelArgs &a) {
 //===----------------------------------------------------------------------===//
 // nn.adamw
 //===----------------------------------------------------------------------===//
-
-Status checkAdamW(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(c.arity(6, 1, 3));
-  if (c.in(0).dtype != DType::F32)
-    return c.fail("expects an f32 parameter");
-  for (size_t i = 1; i < 4; ++i)
-    MOERT_RETURN_IF_ERROR(
-        c.shape(c.in(i), "gradient and moments", c.in(0).shape));
-  for (size_t i = 0; i < 3; ++i)
-    MOERT_RETURN_IF_ERROR(c.shape(c.out(i), "updated state", c.in(0).shape));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(4), "lr", DType::F32, 0));
-  MOERT_RETURN_IF_ERROR(c.type(c.in(5), "step", DType::I64, 0));
-  if (c.hasInput(6))
-    MOERT_RETURN_IF_ERROR(c.type(c.in(6), "grad_scale", DType::F32, 0));
-  for (const char *key : {"beta1", "beta2", "eps", "weight_decay"})
-    MOERT_RETURN_IF_ERROR(c.floatAttr(key));
-  return Status();
-}
 
 Status runAdamW(const KernelArgs &a) {
   int64_t n = a.input(0).numElements();
@@ -179,9 +121,9 @@ Status runAdamW(const KernelArgs &a) {
 
 std::vector<Kernel> optimizerKernels() {
   return {
-      {"nn.lr_schedule", checkLRSchedule, runLRSchedule},
-      {"nn.clip_grad_norm", checkClipGradNorm, runClipGradNorm},
-      {"nn.adamw", checkAdamW, runAdamW},
+      {"nn.lr_schedule", runLRSchedule},
+      {"nn.clip_grad_norm", runClipGradNorm},
+      {"nn.adamw", runAdamW},
   };
 }
 

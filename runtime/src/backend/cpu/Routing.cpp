@@ -1,6 +1,6 @@
 //===- Routing.cpp - token-choice routing on the CPU ----------------------===//
 
-#include "moert/cpu/Routing.h"
+#include "Routing.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 namespace moert::cpu {
 
 void topkRoute(const float *logits, int64_t numTokens, int64_t numExperts,
-               int64_t k, SoftmaxPlacement softmax, float *weights,
+               int64_t k, plan::SoftmaxPlacement softmax, float *weights,
                int32_t *indices) {
   std::vector<int32_t> order(numExperts);
   for (int64_t t = 0; t < numTokens; ++t) {
@@ -24,7 +24,8 @@ void topkRoute(const float *logits, int64_t numTokens, int64_t numExperts,
 
     // Subtracting the row maximum (the first choice) keeps exp() in range.
     float maxLogit = row[order[0]];
-    int64_t normalisedOver = softmax == SoftmaxPlacement::Post ? k : numExperts;
+    int64_t normalisedOver =
+        softmax == plan::SoftmaxPlacement::Post ? k : numExperts;
     double denominator = 0.0;
     for (int64_t j = 0; j < normalisedOver; ++j)
       denominator += std::exp(static_cast<double>(row[order[j]] - maxLogit));

@@ -3,12 +3,11 @@
 #ifndef MOERT_CPU_ROUTING_H
 #define MOERT_CPU_ROUTING_H
 
+#include "plan_generated.h"
+
 #include <cstdint>
 
 namespace moert::cpu {
-
-/// Where the softmax sits relative to the top-k selection (moe.topk).
-enum class SoftmaxPlacement : uint8_t { Pre, Post };
 
 /// Top-k routing of `numTokens` tokens over `numExperts` experts, the kernel of
 /// moe.topk. `logits` is [T, E] row-major fp32; `weights` and `indices` are
@@ -16,7 +15,7 @@ enum class SoftmaxPlacement : uint8_t { Pre, Post };
 /// lower expert index. `Post` normalises the softmax over the k chosen logits,
 /// `Pre` returns the softmax over all E at the chosen experts.
 void topkRoute(const float *logits, int64_t numTokens, int64_t numExperts,
-               int64_t k, SoftmaxPlacement softmax, float *weights,
+               int64_t k, plan::SoftmaxPlacement softmax, float *weights,
                int32_t *indices);
 
 } // namespace moert::cpu

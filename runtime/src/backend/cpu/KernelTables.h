@@ -1,9 +1,9 @@
-//===- DenseKernels.h - kernel tables of the CPU backend --------*- C++ -*-===//
+//===- KernelTables.h - kernel tables of the CPU backend --------*- C++ -*-===//
 
-#ifndef MOERT_SRC_BACKEND_CPU_DENSEKERNELS_H
-#define MOERT_SRC_BACKEND_CPU_DENSEKERNELS_H
+#ifndef MOERT_SRC_BACKEND_CPU_KERNELTABLES_H
+#define MOERT_SRC_BACKEND_CPU_KERNELTABLES_H
 
-#include "moert/cpu/Kernels.h"
+#include "Kernels.h"
 
 #include <vector>
 
@@ -13,16 +13,17 @@ namespace moert::cpu {
 std::vector<Kernel> denseKernels();
 /// Kernels of the moe dialect's router, routing and losses.
 std::vector<Kernel> routingKernels();
-/// Kernels of capacity, dispatch, grouped GEMMs and collectives.
+/// Kernels of capacity, dispatch and grouped GEMMs.
 std::vector<Kernel> dispatchKernels();
+/// Kernels of the collectives, through the device's communicator.
+std::vector<Kernel> collectiveKernels();
 /// Kernels of the nn gradient ops.
 std::vector<Kernel> denseGradKernels();
 /// Kernels of the moe gradient ops.
 std::vector<Kernel> moeGradKernels();
-
 /// Kernels of the optimizer step: learning rate, clipping, AdamW.
 std::vector<Kernel> optimizerKernels();
 
 } // namespace moert::cpu
 
-#endif // MOERT_SRC_BACKEND_CPU_DENSEKERNELS_H
+#endif // MOERT_SRC_BACKEND_CPU_KERNELTABLES_H

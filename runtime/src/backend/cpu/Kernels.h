@@ -1,17 +1,20 @@
 //===- Kernels.h - the CPU kernel of every plan op --------------*- C++ -*-===//
 //
 // One kernel per op kind of the plan, in fp32 with OpenBLAS for the matrix
-// products and OpenMP across tokens. Each kernel has a check, run once when a
-// plan is loaded, that verifies operand types, shapes and attributes, so that
-// running it can never read or write out of bounds; data-dependent problems
+// products and OpenMP across tokens. The plan loader has checked each op
+// against its signature (moert/OpSignatures.h), so a kernel reads its
+// operands and attributes without further checks; data-dependent problems
 // (a token id outside the vocabulary) are reported by the run itself.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MOERT_CPU_KERNELS_H
-#define MOERT_CPU_KERNELS_H
+#ifndef MOERT_SRC_BACKEND_CPU_KERNELS_H
+#define MOERT_SRC_BACKEND_CPU_KERNELS_H
 
+#include "moert/Communicator.h"
 #include "moert/Plan.h"
+
+#include "plan_generated.h"
 
 #include <string_view>
 
@@ -21,6 +24,7 @@ namespace moert::cpu {
 struct KernelArgs {
   const Plan &plan;
   const OpInfo &op;
+  Communicator &comm;
   std::vector<void *> inputs; // null for an absent optional operand
   std::vector<void *> outputs;
 
@@ -35,13 +39,17 @@ struct KernelArgs {
   template <typename T> T *out(size_t i) const {
     return static_cast<T *>(outputs[i]);
   }
-  int64_t intAttr(const char *key) const { return op.intAttrs.at(key); }
-  double floatAttr(const char *key) const { return op.floatAttrs.at(key); }
+  int64_t intAttr(std::string_view key) const { return op.intAttr(key); }
+  double floatAttr(std::string_view key) const { return op.floatAttr(key); }
+  bool boolAttr(std::string_view key) const { return op.boolAttr(key); }
+  /// An enumerated attribute as its schema enumeration (plan_generated.h).
+  template <typename E> E enumAttr(std::string_view key) const {
+    return static_cast<E>(op.intAttr(key));
+  }
 };
 
 struct Kernel {
   std::string_view name;
-  Status (*check)(const Plan &plan, const OpInfo &op);
   Status (*run)(const KernelArgs &args);
 };
 
@@ -50,4 +58,4 @@ const Kernel *findKernel(std::string_view name);
 
 } // namespace moert::cpu
 
-#endif // MOERT_CPU_KERNELS_H
+#endif // MOERT_SRC_BACKEND_CPU_KERNELS_H

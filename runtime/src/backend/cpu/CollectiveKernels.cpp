@@ -1,0 +1,82 @@
+//===- CollectiveKernels.cpp - collectives through the communicator -------===//
+
+#include "KernelTables.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace moert::cpu {
+
+namespace {
+
+Group groupOf(const KernelArgs &a) {
+  return static_cast<Group>(a.enumAttr<plan::CommGroup>("group"));
+}
+
+Status runAllToAllV(const KernelArgs &a) {
+  const TensorInfo &input = a.input(0);
+  int64_t members = a.intAttr("size");
+  int64_t rowBytes = input.numBytes() / std::max<int64_t>(1, rows(input));
+  const int32_t *send = a.in<int32_t>(1), *expected = a.in<int32_t>(2);
+  std::vector<int64_t> sendRows(send, send + members), recvRows(members);
+  int64_t total = 0;
+  for (int64_t j = 0; j < members; ++j) {
+    if (send[j] < 0)
+      return Status::error(
+          fmt::format("send_sizes[{}] is {} rows", j, send[j]));
+    total += send[j];
+  }
+  if (total > rows(input))
+    return Status::error(fmt::format(
+        "send_sizes add up to {} rows, more than the {} of the input", total,
+        rows(input)));
+  const TensorInfo &output = a.output(0);
+  MOERT_RETURN_IF_ERROR(
+      a.comm.allToAllV(groupOf(a), a.inputs[0], sendRows.data(), a.outputs[0],
+                       rows(output), rowBytes, recvRows.data()));
+  int64_t received = 0;
+  for (int64_t j = 0; j < members; ++j) {
+    if (recvRows[j] != expected[j])
+      return Status::error(fmt::format(
+          "member {} of the {} group sent {} rows, but recv_sizes[{}] is {}", j,
+          groupName(groupOf(a)), recvRows[j], j, expected[j]));
+    received += recvRows[j];
+  }
+  // Rows past the received ones are zero.
+  std::memset(a.out<uint8_t>(0) + received * rowBytes, 0,
+              output.numBytes() - received * rowBytes);
+  return Status();
+}
+
+Status runAllGather(const KernelArgs &a) {
+  return a.comm.allGather(groupOf(a), a.inputs[0], a.outputs[0],
+                          a.input(0).numBytes());
+}
+
+Status runReduceScatter(const KernelArgs &a) {
+  return a.comm.reduceScatter(groupOf(a), a.input(0).dtype, a.inputs[0],
+                              a.outputs[0], a.output(0).numElements(),
+                              Reduction::Sum);
+}
+
+Status runAllReduce(const KernelArgs &a) {
+  if (a.inputs[0] != a.outputs[0])
+    std::memcpy(a.outputs[0], a.inputs[0], a.input(0).numBytes());
+  return a.comm.allReduce(
+      groupOf(a), a.input(0).dtype, a.outputs[0], a.input(0).numElements(),
+      static_cast<Reduction>(a.enumAttr<plan::Reduction>("reduction")));
+}
+
+} // namespace
+
+std::vector<Kernel> collectiveKernels() {
+  return {
+      {"moe.all_to_all_v", runAllToAllV},
+      {"moe.all_gather", runAllGather},
+      {"moe.reduce_scatter", runReduceScatter},
+      {"moe.all_reduce", runAllReduce},
+  };
+}
+
+} // namespace moert::cpu

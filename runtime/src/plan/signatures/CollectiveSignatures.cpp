@@ -1,0 +1,99 @@
+//===- CollectiveSignatures.cpp - the expert-parallel collectives ---------===//
+//
+// A collective's `size` is the number of ranks in its `group`; whether the
+// launch has groups of that size is checked when a device is created
+// (checkCollectiveGroups), since only the launch knows.
+//
+//===----------------------------------------------------------------------===//
+
+#include "OpChecker.h"
+#include "Signatures.h"
+
+#include "plan_generated.h"
+
+#include <fmt/format.h>
+
+namespace moert {
+
+namespace {
+
+/// One input and one output of the element type of the input, which a
+/// communicator can carry: f32 or i32.
+Status checkCollective(const OpChecker &c, size_t inputs) {
+  MOERT_RETURN_IF_ERROR(c.arity(inputs, 0, 1));
+  MOERT_RETURN_IF_ERROR(
+      c.intAttr("group", 0, static_cast<int64_t>(plan::CommGroup::MAX)));
+  MOERT_RETURN_IF_ERROR(c.intAttr("size", 1));
+  DType dtype = c.in(0).dtype;
+  if (dtype != DType::F32 && dtype != DType::I32)
+    return c.fail(fmt::format("carries f32 or i32 tensors, not {}",
+                              c.in(0).typeString()));
+  if (c.out(0).dtype != dtype)
+    return c.fail(fmt::format("output {} differs from input {} in type",
+                              c.out(0).typeString(), c.in(0).typeString()));
+  return Status();
+}
+
+/// The output's shape: the input's with dimension 0 of `rows`.
+Status checkRows(const OpChecker &c, int64_t rows) {
+  if (c.in(0).shape.empty())
+    return c.fail("needs a tensor of rank 1 or more");
+  std::vector<int64_t> shape = c.in(0).shape;
+  shape[0] = rows;
+  return c.shape(c.out(0), "output", shape);
+}
+
+int64_t sizeOf(const OpInfo &op) { return op.intAttr("size"); }
+
+Status checkAllToAllV(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(checkCollective(c, 3));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "send_sizes", DType::I32, 1));
+  MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "send_sizes", {sizeOf(op)}));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(2), "recv_sizes", DType::I32, 1));
+  MOERT_RETURN_IF_ERROR(c.shape(c.in(2), "recv_sizes", {sizeOf(op)}));
+  if (c.out(0).shape.empty())
+    return c.fail("needs a tensor of rank 1 or more");
+  return checkRows(c, c.out(0).shape[0]);
+}
+
+Status checkAllGather(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(checkCollective(c, 1));
+  if (c.in(0).shape.empty())
+    return c.fail("needs a tensor of rank 1 or more");
+  return checkRows(c, c.in(0).shape[0] * sizeOf(op));
+}
+
+Status checkReduceScatter(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(checkCollective(c, 1));
+  if (c.in(0).shape.empty() || c.in(0).shape[0] % sizeOf(op))
+    return c.fail(fmt::format("cannot split {} into {} slices",
+                              c.in(0).typeString(), sizeOf(op)));
+  return checkRows(c, c.in(0).shape[0] / sizeOf(op));
+}
+
+Status checkAllReduce(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(checkCollective(c, 1));
+  MOERT_RETURN_IF_ERROR(
+      c.intAttr("reduction", 0, static_cast<int64_t>(plan::Reduction::MAX)));
+  if (c.in(0).dtype != DType::F32 &&
+      op.intAttr("reduction") == static_cast<int64_t>(plan::Reduction::Mean))
+    return c.fail("a mean reduces only f32 tensors");
+  return c.shape(c.out(0), "output", c.in(0).shape);
+}
+
+} // namespace
+
+std::vector<OpSignature> collectiveSignatures() {
+  return {
+      {"moe.all_to_all_v", checkAllToAllV},
+      {"moe.all_gather", checkAllGather},
+      {"moe.reduce_scatter", checkReduceScatter},
+      {"moe.all_reduce", checkAllReduce},
+  };
+}
+
+} // namespace moert
