@@ -33,6 +33,54 @@ def Moe_Dialect : Dialect {
   let hasConstantMaterializer = 1;
   // Router gradients are nn.linear_grad_* ops.
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::nn::NNDialect"];
+
+  // The attributes the graph builder and the passes put on ops, functions
+  // and the module; the dialect verifies each `moe.` attribute.
+  let discardableAttrs = (ins
+    // Builder: the micro-batch the module's functions take (on the module).
+    "::mlir::IntegerAttr":$seq_length,
+    "::mlir::IntegerAttr":$micro_batch_size,
+    // moe-optimizer: forward_backward runs per optimizer step (on the module).
+    "::mlir::IntegerAttr":$micro_batches,
+    // moe-recompute: a forward op cloned into the backward pass.
+    "::mlir::UnitAttr":$recomputed,
+    // moe-plan-memory: each result's byte offset in the arena (-1: none), and
+    // on the function the arena's size, the largest live total and the sum
+    // of every buffer.
+    "::mlir::DenseI64ArrayAttr":$offsets,
+    "::mlir::IntegerAttr":$arena_bytes,
+    "::mlir::IntegerAttr":$peak_live_bytes,
+    "::mlir::IntegerAttr":$buffer_bytes
+  );
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let extraClassDeclaration = [{
+    // The attributes of function arguments: their role and name. A plan
+    // input the runtime fills ("tokens"), a parameter under its Hugging Face
+    // name, a persistent state ("grad.<parameter>", "exp_avg.<parameter>").
+    static constexpr ::llvm::StringLiteral getInputAttrName() {
+      return "moe.input";
+    }
+    static constexpr ::llvm::StringLiteral getParamAttrName() {
+      return "moe.param";
+    }
+    static constexpr ::llvm::StringLiteral getStateAttrName() {
+      return "moe.state";
+    }
+    // The attributes of function results: a named result ("lm_loss"), the
+    // gradient of a parameter, or the new value of the argument named so,
+    // written in place.
+    static constexpr ::llvm::StringLiteral getResultAttrName() {
+      return "moe.result";
+    }
+    static constexpr ::llvm::StringLiteral getGradAttrName() {
+      return "moe.grad";
+    }
+    static constexpr ::llvm::StringLiteral getUpdateAttrName() {
+      return "moe.update";
+    }
+  }];
 }
 
 class Moe_Op<string mnemonic, list<Trait> traits = []>

@@ -167,4 +167,22 @@ def Moe_GroupedMatmulGradWeightOp : Moe_GradOp<"grouped_matmul_grad_weight", [
   let hasVerifier = 1;
 }
 
+// Not Pure: it must stay where moe-autodiff put it.
+def Moe_BeginBackwardOp : Moe_Op<"begin_backward"> {
+  let summary = "where the backward pass of @forward_backward begins";
+  let description = [{
+    moe-autodiff places it between the forward ops of `@forward_backward`
+    and the backward ops it builds after them: the ops before it are the
+    forward pass, the ops after it (with what later passes put there: the
+    recomputed forward ops of moe-recompute, the gradient accumulation of
+    moe-optimizer) the backward pass. It computes nothing, and the plan has
+    no op for it. At most one per function, directly in its body.
+
+    ```mlir
+    moe.begin_backward
+    ```
+  }];
+  let assemblyFormat = "attr-dict";
+}
+
 #endif // MOE_GRAD_OPS_TD

@@ -8,6 +8,7 @@ include "MoeEnums.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "moe/Interfaces/DifferentiableOpInterface.td"
+include "moe/Interfaces/RoutingOpInterface.td"
 
 //===----------------------------------------------------------------------===//
 // Routing
@@ -47,7 +48,7 @@ def Moe_JitterOp : Moe_Op<"jitter", [Differentiable, AllTypesMatch<["input", "ou
   let assemblyFormat = "$input `,` $seed `eps` `=` $eps attr-dict `:` type($input)";
 }
 
-def Moe_TopKOp : Moe_Op<"topk", [Pure, Differentiable]> {
+def Moe_TopKOp : Moe_Op<"topk", [Pure, Differentiable, RoutingOpInterface]> {
   let summary = "token-choice top-k routing (Switch when k = 1)";
   let description = [{
     Selects for every token the `k` experts with the largest logits; on equal
@@ -77,7 +78,8 @@ def Moe_TopKOp : Moe_Op<"topk", [Pure, Differentiable]> {
   }];
 }
 
-def Moe_SinkhornOp : Moe_Op<"sinkhorn", [Pure, Differentiable]> {
+def Moe_SinkhornOp : Moe_Op<"sinkhorn", [Pure, Differentiable,
+    DeclareOpInterfaceMethods<RoutingOpInterface, ["convertToEvaluation"]>]> {
   let summary = "Sinkhorn-balanced routing (S-BASE)";
   let description = [{
     With `cost = exp(logits)` in fp32 (no gradient flows through it), iterate
@@ -107,7 +109,8 @@ def Moe_SinkhornOp : Moe_Op<"sinkhorn", [Pure, Differentiable]> {
   }];
 }
 
-def Moe_ExpertChoiceOp : Moe_Op<"expert_choice", [Pure, Differentiable]> {
+def Moe_ExpertChoiceOp : Moe_Op<"expert_choice", [Pure, Differentiable,
+    DeclareOpInterfaceMethods<RoutingOpInterface, ["getRoutingMask"]>]> {
   let summary = "expert-choice routing: each expert picks its tokens";
   let description = [{
     `p = softmax(logits)` over experts in fp32; expert `e` takes the `C` tokens

@@ -4,6 +4,7 @@
 #include "moe/Dialect/Moe/MoeOps.h"
 #include "moe/Dialect/NN/NNOps.h"
 #include "moe/Frontend/Parameters.h"
+#include "moert/PlanNames.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -14,6 +15,8 @@
 
 using namespace mlir;
 using namespace ::moe::frontend;
+using mlir::moe::MoeDialect;
+namespace names = moert::names;
 
 namespace {
 
@@ -254,10 +257,10 @@ Value GraphBuilder::sumOrZero(ArrayRef<Value> values) {
 
 OwningOpRef<ModuleOp> GraphBuilder::build() {
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  module->getOperation()->setAttr("moe.seq_length",
-                                  builder.getI64IntegerAttr(c.seqLength));
-  module->getOperation()->setAttr("moe.micro_batch_size",
-                                  builder.getI64IntegerAttr(c.microBatchSize));
+  MoeDialect::SeqLengthAttrHelper(builder.getContext())
+      .setAttr(*module, builder.getI64IntegerAttr(c.seqLength));
+  MoeDialect::MicroBatchSizeAttrHelper(builder.getContext())
+      .setAttr(*module, builder.getI64IntegerAttr(c.microBatchSize));
 
   // Arguments: inputs, then the parameters in listParameters() order.
   SmallVector<Type> argTypes;
@@ -268,30 +271,32 @@ OwningOpRef<ModuleOp> GraphBuilder::build() {
         builder.getNamedAttr(kind, builder.getStringAttr(name))));
   };
   Type ids = tensor({tokens}, builder.getI32Type());
-  addArg(ids, "moe.input", "tokens");
-  addArg(ids, "moe.input", "labels");
+  StringRef input = MoeDialect::getInputAttrName();
+  addArg(ids, input, names::tokens);
+  addArg(ids, input, names::labels);
   bool learnedPositions =
       c.positionEmbedding == PositionEmbedding::LearnedAbsolute;
   if (learnedPositions)
-    addArg(ids, "moe.input", "positions");
+    addArg(ids, input, names::positions);
   bool jitter = false;
   for (int64_t i = 0; i < c.numLayers; ++i)
     jitter |= c.isMoELayer(i) && c.inputJitterEps > 0;
   if (jitter)
-    addArg(builder.getI64Type(), "moe.input", "jitter_seed");
+    addArg(builder.getI64Type(), input, names::jitterSeed);
   size_t firstParam = argTypes.size();
   std::vector<ParameterInfo> parameters = listParameters(c);
   for (const ParameterInfo &p : parameters)
-    addArg(tensor(p.shape), "moe.param", p.name);
+    addArg(tensor(p.shape), MoeDialect::getParamAttrName(), p.name);
 
   Type scalar = tensor({});
   auto function = func::FuncOp::create(
-      loc, "forward",
+      loc, names::forward,
       builder.getFunctionType(argTypes, {scalar, scalar, scalar}));
   function.setAllArgAttrs(argAttrs);
-  StringRef resultNames[] = {"lm_loss", "aux_loss", "z_loss"};
+  StringRef resultNames[] = {names::lmLoss, names::auxLoss, names::zLoss};
   for (auto [i, name] : llvm::enumerate(resultNames))
-    function.setResultAttr(i, "moe.result", builder.getStringAttr(name));
+    function.setResultAttr(i, MoeDialect::getResultAttrName(),
+                           builder.getStringAttr(name));
   module->push_back(function);
   Block *body = function.addEntryBlock();
   builder.setInsertionPointToStart(body);

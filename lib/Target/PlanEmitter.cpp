@@ -16,6 +16,7 @@
 using namespace mlir;
 namespace plan = moert::plan;
 namespace names = moert::names;
+using mlir::moe::MoeDialect;
 
 namespace {
 
@@ -91,7 +92,8 @@ private:
   LogicalResult addOp(Operation *op);
   LogicalResult addAttributes(Operation *op,
                               std::vector<flatbuffers::Offset<plan::Attr>> &);
-  void addExpertLoad(func::FuncOp function, Operation *op);
+  void addExpertLoad(func::FuncOp function,
+                     mlir::moe::RoutingOpInterface routing);
   std::string activationName(OpResult result);
   flatbuffers::Offset<plan::Schedule> addSchedule(ModuleOp module);
 
@@ -178,7 +180,9 @@ FailureOr<int> Emitter::addTensor(Operation *where, Value value, StringRef name,
 FailureOr<int> Emitter::addPersistent(func::FuncOp function,
                                       BlockArgument arg) {
   unsigned i = arg.getArgNumber();
-  StringRef roles[] = {"moe.input", "moe.param", "moe.state"};
+  StringRef roles[] = {MoeDialect::getInputAttrName(),
+                       MoeDialect::getParamAttrName(),
+                       MoeDialect::getStateAttrName()};
   for (StringRef role : roles) {
     auto name = function.getArgAttrOfType<StringAttr>(i, role);
     if (!name)
@@ -188,9 +192,9 @@ FailureOr<int> Emitter::addPersistent(func::FuncOp function,
       tensorOf[arg] = it->second;
       return it->second;
     }
-    plan::TensorKind kind = role == "moe.input"   ? plan::TensorKind::Input
-                            : role == "moe.param" ? plan::TensorKind::Parameter
-                                                  : plan::TensorKind::State;
+    plan::TensorKind kind = role == roles[0]   ? plan::TensorKind::Input
+                            : role == roles[1] ? plan::TensorKind::Parameter
+                                               : plan::TensorKind::State;
     FailureOr<int> index = addTensor(function, arg, name.getValue(), kind, 0);
     if (failed(index))
       return failure();
@@ -225,7 +229,8 @@ LogicalResult Emitter::addArguments(func::FuncOp function) {
 LogicalResult Emitter::addUpdates(func::FuncOp function) {
   auto ret = cast<func::ReturnOp>(function.getBody().front().getTerminator());
   for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
-    auto name = function.getResultAttrOfType<StringAttr>(i, "moe.update");
+    auto name = function.getResultAttrOfType<StringAttr>(
+        i, MoeDialect::getUpdateAttrName());
     if (!name)
       continue;
     auto target = persistent.find(name.getValue());
@@ -300,7 +305,7 @@ Emitter::addAttributes(Operation *op,
   };
   for (NamedAttribute attr : op->getAttrs()) {
     StringRef key = attr.getName().getValue();
-    if (key.starts_with("moe."))
+    if (isa_and_nonnull<MoeDialect>(attr.getNameDialect()))
       continue; // the compiler's own annotations
     if (auto flag = dyn_cast<BoolAttr>(attr.getValue()))
       addBool(key, flag.getValue());
@@ -339,25 +344,27 @@ Emitter::addAttributes(Operation *op,
   return success();
 }
 
-void Emitter::addExpertLoad(func::FuncOp function, Operation *op) {
-  Value logits = op->getOperand(0);
+/// The MoE layer of a routing decision is that of its router's weight.
+void Emitter::addExpertLoad(func::FuncOp function,
+                            mlir::moe::RoutingOpInterface routing) {
   int layer = -1;
-  if (auto router = logits.getDefiningOp<mlir::moe::RouterOp>())
+  if (auto router =
+          routing.getRouterLogits().getDefiningOp<mlir::moe::RouterOp>())
     if (auto arg = dyn_cast<BlockArgument>(router.getWeight()))
-      if (auto name = function.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                            "moe.param"))
+      if (auto name = function.getArgAttrOfType<StringAttr>(
+              arg.getArgNumber(), MoeDialect::getParamAttrName()))
         layer = layerOf(name.getValue());
   if (layer < 0)
     layer = moeLayerOrdinal;
   ++moeLayerOrdinal;
-  int keep =
-      isa<mlir::moe::ExpertChoiceOp>(op) ? tensorOf[op->getResult(2)] : -1;
+  Value mask = routing.getRoutingMask();
   expertLoad.push_back(
-      plan::CreateExpertLoad(fb, layer, tensorOf[op->getResult(1)], keep));
+      plan::CreateExpertLoad(fb, layer, tensorOf[routing.getRoutingIndices()],
+                             mask ? tensorOf[mask] : -1));
 }
 
 LogicalResult Emitter::addOp(Operation *op) {
-  auto offsets = op->getAttrOfType<DenseI64ArrayAttr>("moe.offsets");
+  auto offsets = MoeDialect::OffsetsAttrHelper(op->getContext()).getAttr(op);
   if (!offsets || offsets.size() != static_cast<int64_t>(op->getNumResults()))
     return op->emitError("has no arena offsets; run -moe-plan-memory first");
   std::vector<int> in, out;
@@ -386,15 +393,15 @@ LogicalResult Emitter::addOp(Operation *op) {
     return failure();
   ops.push_back(plan::CreateOpDirect(fb, kernel.c_str(), &in, &out, &attrs));
   // A recomputed routing decision repeats one already counted.
-  if (isa<mlir::moe::TopKOp, mlir::moe::SinkhornOp, mlir::moe::ExpertChoiceOp>(
-          op) &&
-      !op->hasAttr("moe.recomputed"))
-    addExpertLoad(op->getParentOfType<func::FuncOp>(), op);
+  if (auto routing = dyn_cast<mlir::moe::RoutingOpInterface>(op))
+    if (!MoeDialect::RecomputedAttrHelper(op->getContext()).isAttrPresent(op))
+      addExpertLoad(op->getParentOfType<func::FuncOp>(), routing);
   return success();
 }
 
 LogicalResult Emitter::addProgram(func::FuncOp function) {
-  auto arena = function->getAttrOfType<IntegerAttr>("moe.arena_bytes");
+  auto arena =
+      MoeDialect::ArenaBytesAttrHelper(function.getContext()).getAttr(function);
   if (!arena)
     return function.emitError("has no memory plan; run -moe-plan-memory first");
   tensorOf.clear();
@@ -412,18 +419,20 @@ LogicalResult Emitter::addProgram(func::FuncOp function) {
         return failure();
     } else if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
-        if (function.getResultAttr(i, "moe.update"))
+        if (function.getResultAttr(i, MoeDialect::getUpdateAttrName()))
           continue;
         std::string label = "result" + std::to_string(i);
-        if (auto name =
-                function.getResultAttrOfType<StringAttr>(i, "moe.result"))
+        if (auto name = function.getResultAttrOfType<StringAttr>(
+                i, MoeDialect::getResultAttrName()))
           label = name.str();
-        else if (auto grad =
-                     function.getResultAttrOfType<StringAttr>(i, "moe.grad"))
+        else if (auto grad = function.getResultAttrOfType<StringAttr>(
+                     i, MoeDialect::getGradAttrName()))
           label = names::gradPrefix + grad.str();
         results.push_back(
             plan::CreateNamedTensorDirect(fb, label.c_str(), tensorOf[value]));
       }
+    } else if (isa<mlir::moe::BeginBackwardOp>(op)) {
+      continue; // a position in the IR, nothing to run
     } else if (failed(addOp(&op))) {
       return failure();
     }
@@ -453,13 +462,15 @@ flatbuffers::Offset<plan::Schedule> Emitter::addSchedule(ModuleOp module) {
 }
 
 LogicalResult Emitter::finish(ModuleOp module, std::vector<uint8_t> &bytes) {
-  auto seqLength = module->getAttrOfType<IntegerAttr>("moe.seq_length");
+  MLIRContext *context = module.getContext();
+  auto seqLength = MoeDialect::SeqLengthAttrHelper(context).getAttr(module);
   auto microBatchSize =
-      module->getAttrOfType<IntegerAttr>("moe.micro_batch_size");
+      MoeDialect::MicroBatchSizeAttrHelper(context).getAttr(module);
   if (!seqLength || !microBatchSize)
     return module.emitError("has no moe.seq_length and moe.micro_batch_size "
                             "to train with");
-  auto microBatches = module->getAttrOfType<IntegerAttr>("moe.micro_batches");
+  auto microBatches =
+      MoeDialect::MicroBatchesAttrHelper(context).getAttr(module);
   auto model = plan::CreateModelDirect(
       fb, info.vocabSize, info.initMethodStd, info.seed, info.numLayers,
       info.numExperts, info.configJson.c_str());

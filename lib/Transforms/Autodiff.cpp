@@ -3,6 +3,7 @@
 #include "moe/Dialect/Moe/MoeOps.h"
 #include "moe/Dialect/NN/NNOps.h"
 #include "moe/Transforms/Passes.h"
+#include "moert/PlanNames.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
@@ -58,8 +59,7 @@ LogicalResult ReverseSweep::run() {
   builder.setInsertionPoint(ret);
   Location loc = function.getLoc();
   // Later passes (moe-recompute) tell the forward ops from the backward ones.
-  function->setAttr("moe.forward_ops",
-                    builder.getI64IntegerAttr(forward.size()));
+  builder.create<moe::BeginBackwardOp>(loc);
 
   // d(lm + aux + z) / d(each loss) = 1, Megatron's backward. Every result
   // is such a loss: a scalar of floating point.
@@ -107,8 +107,8 @@ LogicalResult ReverseSweep::run() {
   SmallVector<Value> results(losses);
   SmallVector<Attribute> names;
   for (BlockArgument arg : function.getArguments()) {
-    auto name =
-        function.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "moe.param");
+    auto name = function.getArgAttrOfType<StringAttr>(
+        arg.getArgNumber(), moe::MoeDialect::getParamAttrName());
     if (!name)
       continue;
     Value grad = grads.lookup(arg);
@@ -125,8 +125,8 @@ LogicalResult ReverseSweep::run() {
   for (unsigned i = 0; i < losses.size(); ++i)
     resultAttrs.push_back(function.getResultAttrDict(i));
   for (Attribute name : names)
-    resultAttrs.push_back(
-        builder.getDictionaryAttr(builder.getNamedAttr("moe.grad", name)));
+    resultAttrs.push_back(builder.getDictionaryAttr(
+        builder.getNamedAttr(moe::MoeDialect::getGradAttrName(), name)));
   function.setFunctionType(
       builder.getFunctionType(function.getArgumentTypes(), resultTypes));
   function.setAllResultAttrs(resultAttrs);
@@ -136,12 +136,12 @@ LogicalResult ReverseSweep::run() {
 struct AutodiffPass : public moe::impl::AutodiffBase<AutodiffPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    auto forward = module.lookupSymbol<func::FuncOp>(moert::names::forward);
     if (!forward) {
       module.emitError("has no func.func @forward to differentiate");
       return signalPassFailure();
     }
-    if (module.lookupSymbol("forward_backward")) {
+    if (module.lookupSymbol(moert::names::forwardBackward)) {
       module.emitError("already holds a @forward_backward");
       return signalPassFailure();
     }
@@ -150,7 +150,7 @@ struct AutodiffPass : public moe::impl::AutodiffBase<AutodiffPass> {
       return signalPassFailure();
     }
     func::FuncOp step = forward.clone();
-    step.setName("forward_backward");
+    step.setName(moert::names::forwardBackward);
     module.insert(std::next(forward->getIterator()), step);
     if (failed(ReverseSweep(step).run()))
       return signalPassFailure();

@@ -2,6 +2,7 @@
 
 #include "moe/Dialect/Moe/MoeOps.h"
 #include "moe/Transforms/Passes.h"
+#include "moert/PlanNames.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -16,7 +17,8 @@ namespace {
 
 struct EvalModePass : public moe::impl::EvalModeBase<EvalModePass> {
   void runOnOperation() override {
-    auto forward = getOperation().lookupSymbol<func::FuncOp>("forward");
+    auto forward =
+        getOperation().lookupSymbol<func::FuncOp>(moert::names::forward);
     if (!forward) {
       getOperation().emitError("has no @forward to evaluate");
       return signalPassFailure();
@@ -25,8 +27,8 @@ struct EvalModePass : public moe::impl::EvalModeBase<EvalModePass> {
       if (auto jitter = dyn_cast<moe::JitterOp>(op)) {
         jitter.replaceAllUsesWith(jitter.getInput());
         jitter.erase();
-      } else if (auto sinkhorn = dyn_cast<moe::SinkhornOp>(op)) {
-        sinkhorn.setEvaluation(true);
+      } else if (auto routing = dyn_cast<moe::RoutingOpInterface>(op)) {
+        routing.convertToEvaluation();
       }
     });
   }

@@ -3,6 +3,7 @@
 #include "moe/Dialect/Moe/MoeOps.h"
 #include "moe/Dialect/NN/NNOps.h"
 #include "moe/Transforms/Passes.h"
+#include "moert/PlanNames.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -16,6 +17,8 @@ namespace mlir::moe {
 } // namespace mlir::moe
 
 using namespace mlir;
+using moe::MoeDialect;
+namespace names = moert::names;
 
 namespace {
 
@@ -67,13 +70,15 @@ LogicalResult OptimizerPass::accumulate(func::FuncOp step,
   SmallVector<DictionaryAttr> resultAttrs;
   step.getAllResultAttrs(resultAttrs);
   for (unsigned i = 0; i < results.size(); ++i) {
-    auto name = step.getResultAttrOfType<StringAttr>(i, "moe.grad");
+    auto name =
+        step.getResultAttrOfType<StringAttr>(i, MoeDialect::getGradAttrName());
     if (!name)
       continue;
     Type type = results[i].getType();
-    std::string state = "grad." + name.str();
+    std::string state = names::gradPrefix + name.str();
     unsigned index = step.getNumArguments();
-    step.insertArgument(index, type, dictionary(b, "moe.state", state),
+    step.insertArgument(index, type,
+                        dictionary(b, MoeDialect::getStateAttrName(), state),
                         step.getLoc());
     Value accumulator = step.getArgument(index);
     if (!accumulateInPlace(results[i], accumulator)) {
@@ -85,7 +90,7 @@ LogicalResult OptimizerPass::accumulate(func::FuncOp step,
         b.setInsertionPoint(ret);
       results[i] = b.create<nn::AddOp>(step.getLoc(), accumulator, results[i]);
     }
-    resultAttrs[i] = dictionary(b, "moe.update", state);
+    resultAttrs[i] = dictionary(b, MoeDialect::getUpdateAttrName(), state);
     gradients.push_back({name, type});
   }
   if (gradients.empty())
@@ -167,18 +172,22 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
   // Without a decay length of its own, a decaying schedule spans the run.
   bool followsRun = decayIters == 0 && *style != nn::LRDecayStyle::constant;
   SmallVector<Type> argTypes{scalarStep};
-  SmallVector<DictionaryAttr> argAttrs{dictionary(b, "moe.input", "step")};
+  StringRef input = MoeDialect::getInputAttrName();
+  SmallVector<DictionaryAttr> argAttrs{dictionary(b, input, names::step)};
   if (followsRun) {
     argTypes.push_back(scalarStep);
-    argAttrs.push_back(dictionary(b, "moe.input", "train_iters"));
+    argAttrs.push_back(dictionary(b, input, names::trainIters));
   }
-  for (const char *role : {"", "grad.", "exp_avg.", "exp_avg_sq."})
+  for (const char *role :
+       {"", names::gradPrefix, names::expAvgPrefix, names::expAvgSqPrefix})
     for (const Gradient &g : gradients) {
       argTypes.push_back(g.type);
-      argAttrs.push_back(*role ? dictionary(b, "moe.state", role + g.name.str())
-                               : dictionary(b, "moe.param", g.name));
+      argAttrs.push_back(
+          *role ? dictionary(b, MoeDialect::getStateAttrName(),
+                             role + g.name.str())
+                : dictionary(b, MoeDialect::getParamAttrName(), g.name));
     }
-  auto function = func::FuncOp::create(loc, "optimizer_step",
+  auto function = func::FuncOp::create(loc, names::optimizerStep,
                                        b.getFunctionType(argTypes, {}));
   function.setAllArgAttrs(argAttrs);
   module.push_back(function);
@@ -203,12 +212,13 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
       b.getF64FloatAttr(1.0 / microBatches));
 
   // The runtime runs @forward_backward this many times a step.
-  module->setAttr("moe.micro_batches", b.getI64IntegerAttr(microBatches));
+  MoeDialect::MicroBatchesAttrHelper(b.getContext())
+      .setAttr(module, b.getI64IntegerAttr(microBatches));
 
   SmallVector<Value> results{rate, clip.getNorm()};
   SmallVector<DictionaryAttr> resultAttrs{
-      dictionary(b, "moe.result", "lr"),
-      dictionary(b, "moe.result", "grad_norm")};
+      dictionary(b, MoeDialect::getResultAttrName(), names::lr),
+      dictionary(b, MoeDialect::getResultAttrName(), names::gradNorm)};
   SmallVector<Value> newParams, newExpAvg, newExpAvgSq;
   for (size_t i = 0; i < n; ++i) {
     // Megatron decays neither biases nor 1-D parameters (norm weights).
@@ -225,13 +235,13 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
   auto append = [&](ArrayRef<Value> values, StringRef prefix) {
     for (auto [value, g] : llvm::zip(values, gradients)) {
       results.push_back(value);
-      resultAttrs.push_back(
-          dictionary(b, "moe.update", prefix.str() + g.name.str()));
+      resultAttrs.push_back(dictionary(b, MoeDialect::getUpdateAttrName(),
+                                       prefix.str() + g.name.str()));
     }
   };
   append(newParams, "");
-  append(newExpAvg, "exp_avg.");
-  append(newExpAvgSq, "exp_avg_sq.");
+  append(newExpAvg, names::expAvgPrefix);
+  append(newExpAvgSq, names::expAvgSqPrefix);
   b.create<func::ReturnOp>(loc, results);
   SmallVector<Type> resultTypes;
   for (Value value : results)
@@ -243,13 +253,13 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
 
 void OptimizerPass::runOnOperation() {
   ModuleOp module = getOperation();
-  auto step = module.lookupSymbol<func::FuncOp>("forward_backward");
+  auto step = module.lookupSymbol<func::FuncOp>(names::forwardBackward);
   if (!step) {
     module.emitError("has no func.func @forward_backward; run -moe-autodiff "
                      "first");
     return signalPassFailure();
   }
-  if (module.lookupSymbol("optimizer_step")) {
+  if (module.lookupSymbol(names::optimizerStep)) {
     module.emitError("already holds an @optimizer_step");
     return signalPassFailure();
   }

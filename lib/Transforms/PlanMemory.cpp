@@ -55,8 +55,20 @@ void PlanMemoryPass::runOnOperation() {
   // persistent tensor they replace and take no arena space.
   llvm::DenseSet<Value> updates;
   for (auto [i, value] : llvm::enumerate(body.getTerminator()->getOperands()))
-    if (function.getResultAttr(i, "moe.update"))
+    if (function.getResultAttr(i, moe::MoeDialect::getUpdateAttrName()))
       updates.insert(value);
+
+  // Routing decisions stay readable after the step: the runtime counts
+  // tokens per expert from them (a recomputed one repeats one counted).
+  moe::MoeDialect::RecomputedAttrHelper recomputed(function.getContext());
+  llvm::DenseSet<Value> counted;
+  for (auto routing : body.getOps<moe::RoutingOpInterface>()) {
+    if (recomputed.isAttrPresent(routing))
+      continue;
+    counted.insert(routing.getRoutingIndices());
+    if (Value mask = routing.getRoutingMask())
+      counted.insert(mask);
+  }
 
   std::vector<Buffer> buffers;
   for (Operation &op : body) {
@@ -80,10 +92,7 @@ void PlanMemoryPass::runOnOperation() {
       for (Operation *user : result.getUsers())
         buffer.last = std::max(
             buffer.last, isa<func::ReturnOp>(user) ? end : position[user]);
-      // Routing decisions stay readable after the step: the runtime counts
-      // tokens per expert from them.
-      if (isa<moe::TopKOp, moe::SinkhornOp, moe::ExpertChoiceOp>(op) &&
-          !op.hasAttr("moe.recomputed"))
+      if (counted.contains(result))
         buffer.last = end;
       buffers.push_back(buffer);
     }
@@ -138,10 +147,14 @@ void PlanMemoryPass::runOnOperation() {
     list[buffer.value.getResultNumber()] = buffer.offset;
   }
   for (auto &[op, list] : offsets)
-    op->setAttr("moe.offsets", builder.getDenseI64ArrayAttr(list));
-  function->setAttr("moe.arena_bytes", builder.getI64IntegerAttr(arenaBytes));
-  function->setAttr("moe.peak_live_bytes", builder.getI64IntegerAttr(peakLive));
-  function->setAttr("moe.buffer_bytes", builder.getI64IntegerAttr(totalBytes));
+    moe::MoeDialect::OffsetsAttrHelper(function.getContext())
+        .setAttr(op, builder.getDenseI64ArrayAttr(list));
+  moe::MoeDialect::ArenaBytesAttrHelper(function.getContext())
+      .setAttr(function, builder.getI64IntegerAttr(arenaBytes));
+  moe::MoeDialect::PeakLiveBytesAttrHelper(function.getContext())
+      .setAttr(function, builder.getI64IntegerAttr(peakLive));
+  moe::MoeDialect::BufferBytesAttrHelper(function.getContext())
+      .setAttr(function, builder.getI64IntegerAttr(totalBytes));
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "moe/Dialect/Moe/MoeOps.h"
 #include "moe/Dialect/NN/NNOps.h"
 #include "moe/Transforms/Passes.h"
+#include "moert/PlanNames.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -46,18 +47,19 @@ struct RecomputePass : public moe::impl::RecomputeBase<RecomputePass> {
 
 void RecomputePass::runOnOperation() {
   ModuleOp module = getOperation();
-  auto step = module.lookupSymbol<func::FuncOp>("forward_backward");
-  auto count = step ? step->getAttrOfType<IntegerAttr>("moe.forward_ops")
-                    : IntegerAttr();
-  if (!count) {
+  auto step = module.lookupSymbol<func::FuncOp>(moert::names::forwardBackward);
+  moe::BeginBackwardOp backward;
+  if (step)
+    step.walk([&](moe::BeginBackwardOp op) { backward = op; });
+  if (!backward) {
     module.emitError("has no @forward_backward from moe-autodiff to "
                      "recompute in");
     return signalPassFailure();
   }
-  Block &body = step.getBody().front();
+  // The forward pass: the ops before moe.begin_backward.
   llvm::DenseSet<Operation *> forward;
-  for (Operation &op : body) {
-    if (static_cast<int64_t>(forward.size()) == count.getInt())
+  for (Operation &op : *backward->getBlock()) {
+    if (&op == backward)
       break;
     forward.insert(&op);
   }
@@ -67,6 +69,7 @@ void RecomputePass::runOnOperation() {
       outputs.push_back(output);
 
   OpBuilder builder(module.getContext());
+  moe::MoeDialect::RecomputedAttrHelper recomputed(module.getContext());
   for (moe::UnpermuteOp output : outputs) {
     SetVector<Operation *> layer = layerOps(output);
     // The first backward op that reads any of the layer's activations.
@@ -89,14 +92,14 @@ void RecomputePass::runOnOperation() {
     IRMapping mapping;
     for (Operation *op : ordered) {
       Operation *copy = builder.clone(*op, mapping);
-      copy->setAttr("moe.recomputed", builder.getUnitAttr());
+      recomputed.setAttr(copy, builder.getUnitAttr());
     }
     for (Operation *op : ordered)
       for (Value result : op->getResults())
         result.replaceUsesWithIf(mapping.lookup(result), [&](OpOperand &use) {
           Operation *user = use.getOwner();
           return !forward.contains(user) && !isa<func::ReturnOp>(user) &&
-                 !user->hasAttr("moe.recomputed");
+                 !recomputed.isAttrPresent(user);
         });
   }
 }

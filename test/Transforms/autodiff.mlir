@@ -11,8 +11,8 @@
 //===----------------------------------------------------------------------===//
 
 // nn.embedding: @forward stays as it was; @forward_backward keeps the forward
-// ops, counts them in moe.forward_ops, seeds the loss with a constant 1.0 and
-// returns the loss, then the table's gradient.
+// ops, marks where the backward pass begins, seeds the loss with a constant
+// 1.0 and returns the loss, then the table's gradient.
 // CHECK-LABEL: func.func @forward(
 // CHECK-SAME: -> (tensor<f32> {moe.result = "lm_loss"}) {
 // CHECK-NEXT: nn.embedding
@@ -22,10 +22,10 @@
 // CHECK-LABEL: func.func @forward_backward(
 // CHECK-SAME: %[[IDS:arg[0-9]+]]: tensor<4xi32> {moe.input = "tokens"}, %[[LABELS:arg[0-9]+]]: tensor<4xi32> {moe.input = "labels"}, %[[TABLE:arg[0-9]+]]: tensor<16x8xf32> {moe.param = "embed.weight"})
 // CHECK-SAME: -> (tensor<f32> {moe.result = "lm_loss"}, tensor<16x8xf32> {moe.grad = "embed.weight"})
-// CHECK-SAME: attributes {moe.forward_ops = 2 : i64}
-// CHECK: %[[H:.*]] = nn.embedding %[[IDS]], %[[TABLE]]
-// CHECK: %[[LOSS:.*]] = nn.cross_entropy %[[H]], %[[LABELS]]
-// CHECK: %[[SEED:.*]] = arith.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %[[H:.*]] = nn.embedding %[[IDS]], %[[TABLE]]
+// CHECK-NEXT: %[[LOSS:.*]] = nn.cross_entropy %[[H]], %[[LABELS]]
+// CHECK-NEXT: moe.begin_backward
+// CHECK-NEXT: %[[SEED:.*]] = arith.constant dense<1.000000e+00> : tensor<f32>
 // CHECK: %[[DH:.*]] = nn.cross_entropy_grad %[[SEED]], %[[H]], %[[LABELS]] : tensor<4x8xf32>, tensor<4xi32>
 // CHECK: %[[DT:.*]] = nn.embedding_grad %[[IDS]], %[[DH]] : tensor<4xi32>, tensor<4x8xf32> -> tensor<16x8xf32>
 // CHECK: return %[[LOSS]], %[[DT]] : tensor<f32>, tensor<16x8xf32>

@@ -16,13 +16,16 @@
 #include "moe/Frontend/GraphBuilder.h"
 #include "moe/Frontend/Parameters.h"
 #include "moe/Target/PlanEmitter.h"
-#include "moe/Transforms/Passes.h"
+#include "moe/Transforms/Pipeline.h"
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -74,11 +77,15 @@ static cl::opt<int64_t>
                             "description)"),
                    cl::init(0));
 
-/// The optimizer as the description configures it; fails on a schedule that
-/// cannot run.
-static std::optional<mlir::moe::OptimizerOptions>
-optimizerOptions(const ModelConfig &c, Diagnostics &diag) {
-  mlir::moe::OptimizerOptions o;
+static cl::opt<bool> dumpPassPipeline(
+    "dump-pass-pipeline",
+    cl::desc("Print the pass pipeline that builds the training step, as "
+             "moe-opt --pass-pipeline takes it, to stderr"));
+
+/// The training pipeline as the description configures it; fails on a
+/// schedule that cannot run.
+static bool pipelineOptions(const ModelConfig &c, Diagnostics &diag,
+                            mlir::moe::TrainingPipelineOptions &o) {
   o.lr = c.lr;
   o.minLr = c.minLr;
   o.warmupIters = c.lrWarmupIters;
@@ -88,13 +95,14 @@ optimizerOptions(const ModelConfig &c, Diagnostics &diag) {
   o.decayStyle = c.lrDecayStyle == LRDecay::Cosine   ? "cosine"
                  : c.lrDecayStyle == LRDecay::Linear ? "linear"
                                                      : "constant";
-  if (o.decayIters > 0 && o.decayStyle != "constant" &&
+  if (o.decayIters > 0 && c.lrDecayStyle != LRDecay::Constant &&
       o.decayIters <= o.warmupIters) {
     diag.error(SourceLoc{},
-               "the learning rate decays over " + std::to_string(o.decayIters) +
-                   " iterations, which must exceed the " +
-                   std::to_string(o.warmupIters) + " warmup iterations");
-    return std::nullopt;
+               llvm::formatv("the learning rate decays over {0} iterations, "
+                             "which must exceed the {1} warmup iterations",
+                             c.lrDecayIters, c.lrWarmupIters)
+                   .str());
+    return false;
   }
   o.beta1 = c.adamBeta1;
   o.beta2 = c.adamBeta2;
@@ -104,7 +112,9 @@ optimizerOptions(const ModelConfig &c, Diagnostics &diag) {
   // Validation has checked that the micro-batch size divides the global one.
   int64_t global = c.globalBatchSize ? c.globalBatchSize : c.microBatchSize;
   o.microBatches = global / c.microBatchSize;
-  return o;
+  o.recompute = c.layerRecompute;
+  o.planMemory = emit == Emit::Plan;
+  return true;
 }
 
 static std::optional<ModelConfig> load(Diagnostics &diag) {
@@ -182,6 +192,14 @@ static std::optional<ModelConfig> load(Diagnostics &diag) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // MLIR's pass-manager, timing and printing options, as in mlir-opt:
+  // --mlir-print-ir-after-all, --mlir-timing, ... The passes come first:
+  // --mlir-print-ir-after=<pass> names them by their argument.
+  mlir::moe::registerMoeTransformsPasses();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::registerAsmPrinterCLOptions();
   cl::ParseCommandLineOptions(
       argc, argv,
       "moe-compile: compiles MoE model descriptions (NeMo YAML, Megatron "
@@ -217,25 +235,27 @@ int main(int argc, char **argv) {
     return 1;
   if (emit == Emit::MLIR) {
     module->print(output->os());
+    output->os() << "\n";
     output->keep();
     return 0;
   }
-  std::optional<mlir::moe::OptimizerOptions> optimizer =
-      optimizerOptions(*config, diag);
-  if (!optimizer)
+  mlir::moe::TrainingPipelineOptions pipeline;
+  if (!pipelineOptions(*config, diag, pipeline))
     return 1;
-  mlir::PassManager pm(&context);
-  pm.addPass(mlir::moe::createAutodiff());
-  pm.addPass(mlir::moe::createEvalMode());
-  if (config->layerRecompute)
-    pm.addPass(mlir::moe::createRecompute());
-  pm.addPass(mlir::moe::createOptimizer(*optimizer));
-  if (emit == Emit::Plan)
-    pm.addNestedPass<mlir::func::FuncOp>(mlir::moe::createPlanMemory());
+  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+    return 1;
+  mlir::applyDefaultTimingPassManagerCLOptions(pm);
+  mlir::moe::buildTrainingPipeline(pm, pipeline);
+  if (dumpPassPipeline) {
+    pm.printAsTextualPipeline(llvm::errs());
+    llvm::errs() << "\n";
+  }
   if (mlir::failed(pm.run(*module)))
     return 1;
   if (emit == Emit::MLIRTrain) {
     module->print(output->os());
+    output->os() << "\n";
     output->keep();
     return 0;
   }

@@ -9,6 +9,7 @@
 #include "moe/Dialect/Moe/MoeDialect.h"
 #include "moe/Dialect/NN/NNDialect.h"
 #include "moe/Transforms/Passes.h"
+#include "moe/Transforms/Pipeline.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -20,6 +21,7 @@
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   mlir::moe::registerMoeTransformsPasses();
+  mlir::moe::registerTrainingPipeline();
 
   mlir::DialectRegistry registry;
   registry.insert<mlir::moe::MoeDialect, mlir::nn::NNDialect,

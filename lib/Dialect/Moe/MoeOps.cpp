@@ -5,6 +5,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include <cmath>
 
@@ -148,6 +149,14 @@ LogicalResult SinkhornOp::verify() {
                            getIndices());
 }
 
+// Megatron evaluates a Sinkhorn router by the plain top-k of the logits.
+bool SinkhornOp::convertToEvaluation() {
+  if (getEvaluation())
+    return false;
+  setEvaluation(true);
+  return true;
+}
+
 int64_t ExpertChoiceOp::computeCapacity(int64_t numTokens, int64_t numExperts,
                                         double capacityFactor) {
   auto capacity = static_cast<int64_t>(
@@ -166,6 +175,9 @@ LogicalResult ExpertChoiceOp::verify() {
   return checkPositive(*this, "capacity_factor",
                        getCapacityFactor().convertToDouble());
 }
+
+// Each expert takes only its chosen tokens of the [T, E] layout.
+Value ExpertChoiceOp::getRoutingMask() { return getKeep(); }
 
 //===----------------------------------------------------------------------===//
 // Auxiliary losses
@@ -384,4 +396,22 @@ LogicalResult AllReduceOp::verify() {
 
 OpFoldResult AllReduceOp::fold(FoldAdaptor) {
   return foldSingleRank(getSize(), getInput(), getType());
+}
+
+//===----------------------------------------------------------------------===//
+// The backward pass
+//===----------------------------------------------------------------------===//
+
+LogicalResult BeginBackwardOp::verify() {
+  auto function = dyn_cast<FunctionOpInterface>((*this)->getParentOp());
+  if (!function)
+    return emitOpError("must be directly in a function body");
+  // The second one is at fault.
+  for (Operation &op : (*this)->getBlock()->getOperations()) {
+    if (&op == getOperation())
+      break;
+    if (isa<BeginBackwardOp>(op))
+      return emitOpError("must be the only one of its function");
+  }
+  return success();
 }

@@ -859,3 +859,21 @@ func.func @unpermute_grad_weights(%dy: tensor<16x64xf32>, %rows: tensor<32x64xf3
   %g:2 = moe.unpermute_grad %dy, %rows, %map, %w : tensor<16x64xf32>, tensor<32x64xf32>, tensor<16x2xi32>, tensor<16x1xf32>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// The backward pass
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @two_backward_passes() {
+  moe.begin_backward
+  // expected-error @+1 {{'moe.begin_backward' op must be the only one of its function}}
+  moe.begin_backward
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'moe.begin_backward' op must be directly in a function body}}
+moe.begin_backward

@@ -172,3 +172,10 @@ func.func @dispatch_backward(%drows: tensor<32x64xf32>, %map: tensor<16x2xi32>, 
   %4 = moe.permute_grad %hb, %map : tensor<32x64xbf16>, tensor<16x2xi32> -> tensor<16x64xbf16>
   return
 }
+
+// CHECK-LABEL: func.func @forward_backward
+// CHECK: moe.begin_backward{{$}}
+func.func @forward_backward() {
+  moe.begin_backward
+  return
+}

@@ -6,6 +6,7 @@
 #include "moe/Dialect/Moe/MoeDialect.h"
 
 #include "moe/Interfaces/DifferentiableOpInterface.h"
+#include "moe/Interfaces/RoutingOpInterface.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
