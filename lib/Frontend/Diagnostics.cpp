@@ -3,6 +3,7 @@
 #include "moe/Frontend/Diagnostics.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 using namespace moe::frontend;
@@ -10,13 +11,11 @@ using namespace moe::frontend;
 std::string SourceLoc::str() const {
   if (file.empty())
     return "command line";
-  std::string text = file;
-  if (line) {
-    text += ":" + std::to_string(line);
-    if (column)
-      text += ":" + std::to_string(column);
-  }
-  return text;
+  if (!line)
+    return file;
+  if (!column)
+    return llvm::formatv("{0}:{1}", file, line).str();
+  return llvm::formatv("{0}:{1}:{2}", file, line, column).str();
 }
 
 void Diagnostics::error(const SourceLoc &loc, const llvm::Twine &message) {

@@ -4,6 +4,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace moe::frontend;
 
@@ -55,10 +56,10 @@ moe::frontend::flaxformerLayout(llvm::StringRef layout, int64_t numLayers,
           numLayers - numSparse <= 2 * i && 2 * i < numLayers + numSparse;
     else if (layout == "mixed") {
       if (numSparse <= 0 || numLayers % numSparse != 0) {
-        error = "a mixed layout needs a number of sparse layers that divides "
-                "the " +
-                std::to_string(numLayers) + " layers, got " +
-                std::to_string(numSparse);
+        error = llvm::formatv("a mixed layout needs a number of sparse "
+                              "layers that divides the {0} layers, got {1}",
+                              numLayers, numSparse)
+                    .str();
         return std::nullopt;
       }
       int64_t every = numLayers / numSparse;
@@ -87,7 +88,7 @@ public:
     if (result && pos != text.size())
       fail("unexpected '" + text.substr(pos, 1).str() + "'");
     if (!message.empty()) {
-      error = message + " at column " + std::to_string(errorPos + 1);
+      error = llvm::formatv("{0} at column {1}", message, errorPos + 1).str();
       return std::nullopt;
     }
     return result;

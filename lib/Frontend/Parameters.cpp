@@ -3,6 +3,7 @@
 #include "moe/Frontend/Parameters.h"
 
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace moe::frontend;
@@ -179,7 +180,7 @@ void moe::frontend::printSummary(const ModelConfig &config,
     os << ", " << config.numExperts << " experts, "
        << (config.router == Router::ExpertChoice
                ? std::string("expert choice")
-               : "top-" + std::to_string(config.topK));
+               : llvm::formatv("top-{0}", config.topK).str());
   os << "\n";
   os << "MoE layers: " << (moeCount ? moeLayers : "none") << "\n";
   os << "Total parameters: " << withCommas(total) << " (" << humanCount(total)

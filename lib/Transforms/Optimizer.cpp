@@ -138,8 +138,9 @@ LogicalResult OptimizerPass::checkOptions(ModuleOp module,
   if (decayIters > 0 && style != nn::LRDecayStyle::constant &&
       decayIters <= warmupIters)
     return bad("decay-iters", static_cast<int64_t>(decayIters),
-               "must exceed warmup-iters = " +
-                   std::to_string(static_cast<int64_t>(warmupIters)));
+               llvm::formatv("must exceed warmup-iters = {0}",
+                             static_cast<int64_t>(warmupIters))
+                   .str());
   if (beta1 < 0 || beta1 >= 1)
     return bad("beta1", static_cast<double>(beta1), "must be in [0, 1)");
   if (beta2 < 0 || beta2 >= 1)

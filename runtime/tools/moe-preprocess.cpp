@@ -14,6 +14,7 @@
 #include "moert/Tokenizer.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -54,12 +55,12 @@ StatusOr<std::vector<std::string>> readDocuments(const std::string &path,
       continue;
     nlohmann::json object = nlohmann::json::parse(line, nullptr, false);
     if (object.is_discarded() || !object.is_object())
-      return Status::error(path + ":" + std::to_string(number) +
-                           ": not a JSON object");
+      return Status::error(
+          fmt::format("{}:{}: not a JSON object", path, number));
     auto text = object.find(key);
     if (text == object.end() || !text->is_string())
-      return Status::error(path + ":" + std::to_string(number) +
-                           ": no string '" + key + "'");
+      return Status::error(
+          fmt::format("{}:{}: no string '{}'", path, number, key));
     documents.push_back(text->get<std::string>());
   }
   if (!paragraph.empty())

@@ -9,6 +9,7 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace mlir::moe;
@@ -121,7 +122,7 @@ LogicalResult MoeDialect::verifyRegionArgAttribute(Operation *op, unsigned,
   return verifyRole(
       op, attr, {getInputAttrName(), getParamAttrName(), getStateAttrName()},
       function ? function.getArgAttrDict(argIndex) : DictionaryAttr(),
-      "argument " + std::to_string(argIndex));
+      llvm::formatv("argument {0}", argIndex).str());
 }
 
 LogicalResult MoeDialect::verifyRegionResultAttribute(Operation *op, unsigned,
@@ -131,5 +132,5 @@ LogicalResult MoeDialect::verifyRegionResultAttribute(Operation *op, unsigned,
   return verifyRole(
       op, attr, {getResultAttrName(), getGradAttrName(), getUpdateAttrName()},
       function ? function.getResultAttrDict(resultIndex) : DictionaryAttr(),
-      "result " + std::to_string(resultIndex));
+      llvm::formatv("result {0}", resultIndex).str());
 }

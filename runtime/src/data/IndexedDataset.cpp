@@ -2,6 +2,8 @@
 
 #include "moert/Data.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -117,19 +119,20 @@ StatusOr<IndexedDataset> IndexedDataset::open(const std::string &prefix) {
       !reader.read(numSequences) || !reader.read(numDocIndices))
     return Status::error(idxPath + ": the header is truncated");
   if (version != 1)
-    return Status::error(idxPath + ": index version " +
-                         std::to_string(version) + ", expected 1");
+    return Status::error(
+        fmt::format("{}: index version {}, expected 1", idxPath, version));
   if (!elementSize(code))
-    return Status::error(idxPath + ": unknown token type code " +
-                         std::to_string(code));
+    return Status::error(
+        fmt::format("{}: unknown token type code {}", idxPath, code));
   IndexedDataset dataset;
   dataset.dtypeCode = code;
   if (!reader.readArray(dataset.sizes, numSequences) ||
       !reader.readArray(dataset.pointers, numSequences) ||
       !reader.readArray(dataset.documentStarts, numDocIndices))
-    return Status::error(idxPath + ": truncated: the header announces " +
-                         std::to_string(numSequences) + " sequences and " +
-                         std::to_string(numDocIndices) + " document indices");
+    return Status::error(fmt::format(
+        "{}: truncated: the header announces {} sequences and {} document "
+        "indices",
+        idxPath, numSequences, numDocIndices));
   if (dataset.documentStarts.empty() || dataset.documentStarts.front() != 0 ||
       dataset.documentStarts.back() != static_cast<int64_t>(numSequences) ||
       !std::is_sorted(dataset.documentStarts.begin(),
@@ -145,9 +148,9 @@ StatusOr<IndexedDataset> IndexedDataset::open(const std::string &prefix) {
     if (dataset.sizes[i] < 0 || dataset.pointers[i] < 0 ||
         dataset.pointers[i] + dataset.sizes[i] * width >
             static_cast<int64_t>(bin->size()))
-      return Status::error(idxPath + ": sequence " + std::to_string(i) +
-                           " lies outside " + binPath + " (" +
-                           std::to_string(bin->size()) + " bytes)");
+      return Status::error(
+          fmt::format("{}: sequence {} lies outside {} ({} bytes)", idxPath, i,
+                      binPath, bin->size()));
   }
   dataset.bin = std::make_shared<std::vector<uint8_t>>(std::move(*bin));
   return dataset;

@@ -2,6 +2,8 @@
 
 #include "moert/TensorBoard.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -81,9 +83,8 @@ TensorBoardWriter::open(const std::string &directory) {
   char host[256] = "localhost";
   gethostname(host, sizeof(host) - 1);
   TensorBoardWriter writer;
-  writer.filePath = directory + "/events.out.tfevents." +
-                    std::to_string(static_cast<int64_t>(wallTime())) + "." +
-                    host;
+  writer.filePath = fmt::format("{}/events.out.tfevents.{}.{}", directory,
+                                static_cast<int64_t>(wallTime()), host);
   writer.file.open(writer.filePath, std::ios::binary | std::ios::trunc);
   if (!writer.file)
     return Status::error(writer.filePath + ": cannot write");

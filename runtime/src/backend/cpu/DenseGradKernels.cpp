@@ -8,6 +8,8 @@
 #include "KernelSupport.h"
 #include "KernelTables.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -29,10 +31,9 @@ Status runEmbeddingGrad(const KernelArgs &a) {
   // Every id first: an accumulator is not left half updated.
   for (int64_t t = 0; t < tokens; ++t)
     if (ids[t] < 0 || ids[t] >= vocab)
-      return Status::error("token id " + std::to_string(ids[t]) +
-                           " at position " + std::to_string(t) +
-                           " is outside the table of " + std::to_string(vocab) +
-                           " rows (" + a.output(0).name + ")");
+      return Status::error(fmt::format(
+          "token id {} at position {} is outside the table of {} rows ({})",
+          ids[t], t, vocab, a.output(0).name));
   if (startFromAccumulator(a, 2) == 0.0f)
     std::fill(table, table + vocab * width, 0.0f);
   // Serial: tokens with the same id add into the same row.
@@ -287,10 +288,9 @@ Status runCrossEntropyGrad(const KernelArgs &a) {
   double weight = 0.0;
   for (int64_t t = 0; t < tokens; ++t) {
     if (labels[t] < 0 || labels[t] >= vocab)
-      return Status::error("label " + std::to_string(labels[t]) +
-                           " at position " + std::to_string(t) +
-                           " is outside the vocabulary of " +
-                           std::to_string(vocab));
+      return Status::error(
+          fmt::format("label {} at position {} is outside the vocabulary of {}",
+                      labels[t], t, vocab));
     weight += mask ? mask[t] : 1.0f;
   }
   // The forward loss of a fully masked batch is the constant 0.

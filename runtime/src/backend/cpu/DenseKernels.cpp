@@ -3,6 +3,8 @@
 #include "KernelSupport.h"
 #include "KernelTables.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -23,10 +25,9 @@ Status runEmbedding(const KernelArgs &a) {
           width = cols(a.input(1));
   for (int64_t t = 0; t < tokens; ++t) {
     if (ids[t] < 0 || ids[t] >= vocab)
-      return Status::error("token id " + std::to_string(ids[t]) +
-                           " at position " + std::to_string(t) +
-                           " is outside the table of " + std::to_string(vocab) +
-                           " rows (" + a.input(1).name + ")");
+      return Status::error(fmt::format(
+          "token id {} at position {} is outside the table of {} rows ({})",
+          ids[t], t, vocab, a.input(1).name));
     std::copy_n(table + ids[t] * width, width, out + t * width);
   }
   return Status();
@@ -213,10 +214,9 @@ Status runCrossEntropy(const KernelArgs &a) {
   double total = 0.0, weight = 0.0;
   for (int64_t t = 0; t < tokens; ++t) {
     if (labels[t] < 0 || labels[t] >= vocab)
-      return Status::error("label " + std::to_string(labels[t]) +
-                           " at position " + std::to_string(t) +
-                           " is outside the vocabulary of " +
-                           std::to_string(vocab));
+      return Status::error(
+          fmt::format("label {} at position {} is outside the vocabulary of {}",
+                      labels[t], t, vocab));
     float m = mask ? mask[t] : 1.0f;
     if (m == 0.0f)
       continue;

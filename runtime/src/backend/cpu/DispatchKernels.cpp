@@ -3,6 +3,8 @@
 #include "KernelSupport.h"
 #include "KernelTables.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -67,8 +69,8 @@ Status computeLayout(const int32_t *indices, const uint8_t *mask, int64_t pairs,
   for (int64_t e = 0; e < experts; ++e) {
     if (capacity && kept[e] > capacity)
       return Status::error(
-          "expert " + std::to_string(e) + " keeps " + std::to_string(kept[e]) +
-          " tokens, more than its capacity of " + std::to_string(capacity));
+          fmt::format("expert {} keeps {} tokens, more than its capacity of {}",
+                      e, kept[e], capacity));
     next[e] = capacity ? e * capacity : (e ? next[e - 1] + kept[e - 1] : 0);
     sizes[e] = static_cast<int32_t>(capacity ? capacity : kept[e]);
   }

@@ -2,6 +2,8 @@
 
 #include "KernelSupport.h"
 
+#include <fmt/format.h>
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -14,17 +16,16 @@ Status checkExpertIndices(const int32_t *indices, int64_t count,
                           int64_t experts) {
   for (int64_t i = 0; i < count; ++i)
     if (indices[i] < 0 || indices[i] >= experts)
-      return Status::error("routing index " + std::to_string(indices[i]) +
-                           " is not an expert of " + std::to_string(experts));
+      return Status::error(fmt::format(
+          "routing index {} is not an expert of {}", indices[i], experts));
   return Status();
 }
 
 Status checkRowMap(const int32_t *rowMap, int64_t count, int64_t numRows) {
   for (int64_t p = 0; p < count; ++p)
     if (rowMap[p] < -1 || rowMap[p] >= numRows)
-      return Status::error("row map entry " + std::to_string(rowMap[p]) +
-                           " is outside the " + std::to_string(numRows) +
-                           " rows");
+      return Status::error(fmt::format(
+          "row map entry {} is outside the {} rows", rowMap[p], numRows));
   return Status();
 }
 
@@ -33,14 +34,13 @@ StatusOr<std::vector<int64_t>> groupStarts(const int32_t *sizes,
   std::vector<int64_t> starts(experts + 1, 0);
   for (int64_t e = 0; e < experts; ++e) {
     if (sizes[e] < 0)
-      return Status::error("group " + std::to_string(e) + " has " +
-                           std::to_string(sizes[e]) + " rows");
+      return Status::error(fmt::format("group {} has {} rows", e, sizes[e]));
     starts[e + 1] = starts[e] + sizes[e];
   }
   if (starts[experts] > numRows)
-    return Status::error("the groups hold " + std::to_string(starts[experts]) +
-                         " rows, more than the " + std::to_string(numRows) +
-                         " of the buffer");
+    return Status::error(
+        fmt::format("the groups hold {} rows, more than the {} of the buffer",
+                    starts[experts], numRows));
   return starts;
 }
 

@@ -3,6 +3,8 @@
 #include "KernelSupport.h"
 #include "KernelTables.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -17,8 +19,8 @@ namespace {
 Status runLRSchedule(const KernelArgs &a) {
   int64_t step = *a.in<int64_t>(0);
   if (step < 1)
-    return Status::error("learning-rate step " + std::to_string(step) +
-                         " is not a step count (from 1)");
+    return Status::error(fmt::format(
+        "learning-rate step {} is not a step count (from 1)", step));
   int64_t warmup = a.intAttr("warmup_iters");
   // The checks at load leave one way to a decay too short: the length of
   // the run, which is an input.
@@ -28,10 +30,10 @@ Status runLRSchedule(const KernelArgs &a) {
                   : a.op.hasAttr("decay_iters") ? a.intAttr("decay_iters")
                                                 : 0;
   if (trainIters && style != plan::LRDecayStyle::Constant && decay <= warmup)
-    return Status::error("the learning rate decays over the " +
-                         std::to_string(decay) +
-                         " training iterations, which must exceed the " +
-                         std::to_string(warmup) + " warmup iterations");
+    return Status::error(fmt::format(
+        "the learning rate decays over the {} training iterations, which must "
+        "exceed the {} warmup iterations",
+        decay, warmup));
   double maxLr = a.floatAttr("lr"), minLr = a.floatAttr("min_lr");
   // Megatron evaluates the schedule at the number of steps already taken.
   int64_t taken = step - 1;
@@ -72,8 +74,8 @@ Status runClipGradNorm(const KernelArgs &a) {
   double scale = a.floatAttr("scale"), maxNorm = a.floatAttr("max_norm");
   double norm = scale * std::sqrt(sum);
   if (!std::isfinite(norm))
-    return Status::error("the gradient norm is " + std::to_string(norm) +
-                         " (the loss diverged)");
+    return Status::error(
+        fmt::format("the gradient norm is {} (the loss diverged)", norm));
   double factor = scale;
   if (maxNorm > 0.0)
     factor *= std::min(1.0, maxNorm / (norm + 1e-6));
@@ -90,8 +92,8 @@ Status runAdamW(const KernelArgs &a) {
   int64_t n = a.input(0).numElements();
   int64_t step = *a.in<int64_t>(5);
   if (step < 1)
-    return Status::error("AdamW step " + std::to_string(step) +
-                         " is not a step count (from 1)");
+    return Status::error(
+        fmt::format("AdamW step {} is not a step count (from 1)", step));
   double beta1 = a.floatAttr("beta1"), beta2 = a.floatAttr("beta2");
   double eps = a.floatAttr("eps"), decay = a.floatAttr("weight_decay");
   double lr = *a.in<float>(4);
