@@ -161,7 +161,7 @@ StatusOr<Settings> resolve(const Options &o, const Plan &plan,
   if (t.globalBatchSize != t.microBatchSize * t.microBatches * comm.worldSize())
     return Status::error(fmt::format(
         "the plan takes a global batch of {} sequences as {} micro-batches "
-        "of {} on each rank, which {} rank{} do not make",
+        "of {} on each rank, which a launch of {} rank{} does not make",
         t.globalBatchSize, t.microBatches, t.microBatchSize, comm.worldSize(),
         comm.worldSize() == 1 ? "" : "s"));
   TrainOptions &train = s.train;
