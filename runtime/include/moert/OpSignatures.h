@@ -30,6 +30,10 @@ const std::vector<OpSignature> &opSignatures();
 /// The signature of an op kind, or null.
 const OpSignature *findOpSignature(std::string_view name);
 
+/// Whether an op kind is a collective: it runs over the ranks of its `group`
+/// attribute, whose `size` it was compiled for.
+bool isCollective(std::string_view name);
+
 } // namespace moert
 
 #endif // MOERT_OPSIGNATURES_H

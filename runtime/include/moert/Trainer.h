@@ -17,7 +17,9 @@
 #include "moert/Metrics.h"
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace moert {
@@ -69,7 +71,12 @@ private:
   /// Sends an event to every sink, stopping at the first failure.
   template <typename Event> Status report(Event event);
   Status countTokens(const Program &program, ExpertCounts &counts);
-  StatusOr<float> result(const Program &program, const char *name);
+  /// A field of a record and the program result it takes.
+  using NamedResult = std::pair<double *, const char *>;
+  /// Adds `scale` times each named result of `program` (0 when the program
+  /// has none of that name) into its field.
+  Status addResults(const Program &program, double scale,
+                    std::initializer_list<NamedResult> results);
   Status setInput(const char *name, int64_t value);
 
   Device &device;

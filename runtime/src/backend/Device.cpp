@@ -6,18 +6,25 @@
 
 namespace moert {
 
-Status Device::read(std::string_view name, void *host) {
-  int index = plan().tensorNamed(name);
+namespace {
+
+StatusOr<int> tensorNamed(const Plan &plan, std::string_view name) {
+  int index = plan.tensorNamed(name);
   if (index < 0)
     return Status::error(fmt::format("the plan has no tensor '{}'", name));
-  return read(index, host);
+  return index;
+}
+
+} // namespace
+
+Status Device::read(std::string_view name, void *host) {
+  StatusOr<int> index = tensorNamed(plan(), name);
+  return index.ok() ? read(*index, host) : index.status();
 }
 
 Status Device::write(std::string_view name, const void *host) {
-  int index = plan().tensorNamed(name);
-  if (index < 0)
-    return Status::error(fmt::format("the plan has no tensor '{}'", name));
-  return write(index, host);
+  StatusOr<int> index = tensorNamed(plan(), name);
+  return index.ok() ? write(*index, host) : index.status();
 }
 
 const std::vector<Backend> &backends() {

@@ -1,10 +1,9 @@
 //===- Groups.cpp - the process groups of a launch ------------------------===//
 
 #include "moert/Communicator.h"
+#include "moert/OpSignatures.h"
 
 #include <fmt/format.h>
-
-#include <string_view>
 
 namespace moert {
 
@@ -54,9 +53,7 @@ Status checkCollectiveGroups(const Plan &plan, const Communicator &comm) {
   for (const Program &program : plan.programs)
     for (size_t i = 0; i < program.ops.size(); ++i) {
       const OpInfo &op = program.ops[i];
-      std::string_view kernel = op.kernel;
-      if (kernel != "moe.all_to_all_v" && kernel != "moe.all_gather" &&
-          kernel != "moe.reduce_scatter" && kernel != "moe.all_reduce")
+      if (!isCollective(op.kernel))
         continue;
       auto group = static_cast<Group>(op.intAttr("group"));
       int64_t size = op.intAttr("size");

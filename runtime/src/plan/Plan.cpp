@@ -109,8 +109,8 @@ int Plan::input(std::string_view name) const {
 }
 
 int Plan::tensorNamed(std::string_view name) const {
-  if (auto it = inputs.find(name); it != inputs.end())
-    return it->second;
+  if (int index = input(name); index >= 0)
+    return index;
   if (auto it = states.find(name); it != states.end())
     return it->second;
   for (const ParameterInfo &p : parameters)

@@ -73,12 +73,16 @@ Status Trainer::fillBatch(const data::Sampler &samples, int64_t first) {
   return Status();
 }
 
-StatusOr<float> Trainer::result(const Program &program, const char *name) {
-  auto it = program.results.find(name);
-  float value = 0.0f;
-  if (it != program.results.end())
-    MOERT_RETURN_IF_ERROR(device.read(it->second, &value));
-  return value;
+Status Trainer::addResults(const Program &program, double scale,
+                           std::initializer_list<NamedResult> results) {
+  for (auto [into, name] : results) {
+    auto it = program.results.find(name);
+    float value = 0.0f;
+    if (it != program.results.end())
+      MOERT_RETURN_IF_ERROR(device.read(it->second, &value));
+    *into += scale * value;
+  }
+  return Status();
 }
 
 Status Trainer::countTokens(const Program &program, ExpertCounts &counts) {
@@ -119,14 +123,10 @@ StatusOr<EvalResult> Trainer::evaluate(int64_t iters) {
     MOERT_RETURN_IF_ERROR(device.run(names::forward));
     MOERT_RETURN_IF_ERROR(device.synchronize());
     eval.secondsPerMicroBatch += secondsSince(start);
-    for (auto [into, name] : {std::pair{&eval.lmLoss, names::lmLoss},
-                              {&eval.auxLoss, names::auxLoss},
-                              {&eval.zLoss, names::zLoss}}) {
-      StatusOr<float> value = result(*forward, name);
-      if (!value.ok())
-        return value.status();
-      *into += *value;
-    }
+    MOERT_RETURN_IF_ERROR(addResults(*forward, 1.0,
+                                     {{&eval.lmLoss, names::lmLoss},
+                                      {&eval.auxLoss, names::auxLoss},
+                                      {&eval.zLoss, names::zLoss}}));
     MOERT_RETURN_IF_ERROR(countTokens(*forward, eval.tokensPerExpert));
   }
   for (double *value :
@@ -165,26 +165,19 @@ Status Trainer::step(StepRecord &record) {
     MOERT_RETURN_IF_ERROR(device.run(names::forwardBackward));
     if (options.afterMicroBatch)
       MOERT_RETURN_IF_ERROR(options.afterMicroBatch());
-    for (auto [into, name] : {std::pair{&record.lmLoss, names::lmLoss},
-                              {&record.auxLoss, names::auxLoss},
-                              {&record.zLoss, names::zLoss}}) {
-      StatusOr<float> value = result(forwardBackward, name);
-      if (!value.ok())
-        return value.status();
-      *into += share * *value;
-    }
+    MOERT_RETURN_IF_ERROR(addResults(forwardBackward, share,
+                                     {{&record.lmLoss, names::lmLoss},
+                                      {&record.auxLoss, names::auxLoss},
+                                      {&record.zLoss, names::zLoss}}));
     MOERT_RETURN_IF_ERROR(countTokens(forwardBackward, record.tokensPerExpert));
   }
   MOERT_RETURN_IF_ERROR(setInput(names::step, trainer.iteration + 1));
   MOERT_RETURN_IF_ERROR(setInput(names::trainIters, options.trainIters));
   MOERT_RETURN_IF_ERROR(device.run(names::optimizerStep));
-  for (auto [into, name] : {std::pair{&record.lr, names::lr},
-                            {&record.gradNorm, names::gradNorm}}) {
-    StatusOr<float> value = result(optimizerStep, name);
-    if (!value.ok())
-      return value.status();
-    *into = *value;
-  }
+  // The record starts at zero: adding sets the step's rate and norm.
+  MOERT_RETURN_IF_ERROR(addResults(
+      optimizerStep, 1.0,
+      {{&record.lr, names::lr}, {&record.gradNorm, names::gradNorm}}));
   ++trainer.iteration;
   trainer.consumedSamples += options.microBatches * batch;
   return Status();

@@ -96,4 +96,12 @@ std::vector<OpSignature> collectiveSignatures() {
   };
 }
 
+bool isCollective(std::string_view name) {
+  static const std::vector<OpSignature> collectives = collectiveSignatures();
+  for (const OpSignature &signature : collectives)
+    if (signature.name == name)
+      return true;
+  return false;
+}
+
 } // namespace moert
