@@ -160,10 +160,10 @@ StatusOr<Settings> resolve(const Options &o, const Plan &plan,
                                : "969,30,1";
   if (t.globalBatchSize != t.microBatchSize * t.microBatches * comm.worldSize())
     return Status::error(fmt::format(
-        "the plan takes a global batch of {} sequences as {} micro-batches "
+        "the plan takes a global batch of {} sequences as {} micro-batch{} "
         "of {} on each rank, which a launch of {} rank{} does not make",
-        t.globalBatchSize, t.microBatches, t.microBatchSize, comm.worldSize(),
-        comm.worldSize() == 1 ? "" : "s"));
+        t.globalBatchSize, t.microBatches, t.microBatches == 1 ? "" : "es",
+        t.microBatchSize, comm.worldSize(), comm.worldSize() == 1 ? "" : "s"));
   TrainOptions &train = s.train;
   train.exitInterval = o.exitInterval.value_or(0);
   train.microBatches = t.microBatches;
