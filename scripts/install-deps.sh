@@ -10,6 +10,7 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler
   libopenblas-openmp-dev libopenblas0-openmp
   nlohmann-json3-dev libcli11-dev libsentencepiece-dev libfmt-dev
+  libopenmpi-dev openmpi-bin
   python3-torch python3-matplotlib
 )
 

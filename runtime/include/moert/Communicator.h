@@ -97,6 +97,14 @@ private:
 /// The communicator of a one-process launch: world 1, every group of one.
 std::unique_ptr<Communicator> createLocalCommunicator();
 
+/// Whether mpirun (or another PMI launcher) started this process.
+bool launchedByMpi();
+
+/// The communicator of an mpirun launch with expert parallelism `ep`; an
+/// error when `ep` does not divide the world, or in a build without MPI.
+/// abort() on it ends every rank of the launch.
+StatusOr<std::unique_ptr<Communicator>> createMpiCommunicator(int ep);
+
 /// Each collective op of the plan must run over a group of the size it was
 /// compiled for: an error names the op, the group and both sizes.
 Status checkCollectiveGroups(const Plan &plan, const Communicator &comm);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 namespace moert {
 
 const char *groupName(Group group) {
@@ -47,6 +49,13 @@ groupLayout(int rank, int worldSize, int ep) {
       add(Group::EDP, r);
   }
   return groups;
+}
+
+bool launchedByMpi() {
+  for (const char *variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+    if (std::getenv(variable))
+      return true;
+  return false;
 }
 
 Status checkCollectiveGroups(const Plan &plan, const Communicator &comm) {
