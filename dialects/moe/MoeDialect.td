@@ -68,6 +68,11 @@ def Moe_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getStateAttrName() {
       return "moe.state";
     }
+    // On a parameter or state argument: the tensor holds 1/N of the experts,
+    // dimension 0 split over the ep group by global expert id.
+    static constexpr ::llvm::StringLiteral getExpertShardsAttrName() {
+      return "moe.expert_shards";
+    }
     // The attributes of function results: a named result ("lm_loss"), the
     // gradient of a parameter, or the new value of the argument named so,
     // written in place.

@@ -454,6 +454,60 @@ def Moe_AllReduceOp : Moe_CollectiveOp<"all_reduce", [Pure, Differentiable, Same
   }];
 }
 
+def Moe_DispatchCountsOp : Moe_Op<"dispatch_counts", [Pure]> {
+  let summary = "the split sizes of an expert-parallel all-to-all";
+  let description = [{
+    `counts` holds every member's `group_sizes` in member order, as
+    `moe.all_gather` over the `ep` group stacks them: `counts[i * E + e]` rows
+    of member `i` go to expert `e`. Member `p` of the group holds the `L =
+    E / size` experts `[p * L, (p + 1) * L)`. For this member `p`, whose
+    position the launch gives at run time:
+    `send_sizes[j] = sum over j's experts e of counts[p * E + e]`,
+    `recv_sizes[i] = sum over p's experts e of counts[i * E + e]`,
+    `chunk_sizes[i * L + l] = counts[i * E + p * L + l]` (member `i`'s rows for
+    local expert `l`) and `local_sizes[l] = sum_i chunk_sizes[i * L + l]`.
+
+    ```mlir
+    %send, %recv, %chunks, %local = moe.dispatch_counts %all group = ep size = 2
+        : tensor<16xi32> -> tensor<2xi32>, tensor<2xi32>, tensor<8xi32>, tensor<4xi32>
+    ```
+  }];
+  let arguments = (ins Moe_I32Tensor:$counts, Moe_CommGroup:$group,
+                       I64Attr:$size);
+  let results = (outs Moe_I32Tensor:$send_sizes, Moe_I32Tensor:$recv_sizes,
+                      Moe_I32Tensor:$chunk_sizes, Moe_I32Tensor:$local_sizes);
+  let assemblyFormat = [{
+    $counts `group` `=` $group `size` `=` $size attr-dict `:` type($counts) `->`
+    type($send_sizes) `,` type($recv_sizes) `,` type($chunk_sizes) `,`
+    type($local_sizes)
+  }];
+}
+
+def Moe_SortChunksOp : Moe_Op<"sort_chunks", [Pure, Differentiable, AllTypesMatch<["input", "output"]>]> {
+  let summary = "regroup received rows from (member, expert) to (expert, member) order";
+  let description = [{
+    The input holds consecutive chunks of rows, `chunk_sizes[i * L + l]` rows
+    for each member `i < sources` and local expert `l < L` in `(i, l)` order, as
+    `moe.all_to_all_v` delivers them. The output holds the same chunks in
+    `(l, i)` order, so that each local expert's rows are contiguous for
+    `moe.grouped_matmul`. With `inverse` the input is in `(l, i)` order and the
+    output in `(i, l)` order. Rows past the chunks' total are zero. Each is the
+    other's gradient.
+
+    ```mlir
+    %sorted = moe.sort_chunks %rows, %chunks sources = 2
+        : tensor<64x32xf32>, tensor<8xi32>
+    ```
+  }];
+  let arguments = (ins Moe_FloatTensor:$input, Moe_I32Tensor:$chunk_sizes,
+                       I64Attr:$sources, UnitAttr:$inverse);
+  let results = (outs Moe_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $chunk_sizes `sources` `=` $sources (`inverse` $inverse^)?
+    attr-dict `:` type($input) `,` type($chunk_sizes)
+  }];
+}
+
 include "MoeGradOps.td"
 
 #endif // MOE_OPS_TD

@@ -269,4 +269,41 @@ def NN_ClipGradNormOp : NN_Op<"clip_grad_norm", [Pure]> {
   }];
 }
 
+def NN_SquareNormOp : NN_Op<"square_norm", [Pure]> {
+  let summary = "the sum of the squares of every gradient's elements";
+  let description = [{
+    `sum over every gradient of g^2`, accumulated in f64. With expert
+    parallelism the experts' part of the global norm is summed over the ranks
+    that hold different experts (`moe.all_reduce` over `ep`) before
+    `nn.clip_factor` turns it into the clipping factor.
+
+    ```mlir
+    %sq = nn.square_norm %g0, %g1 : tensor<4x64x64xf32>, tensor<4x64x32xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<NN_F32Tensor>:$grads);
+  let results = (outs NN_F32Scalar:$square_norm);
+  let assemblyFormat = [{ $grads attr-dict `:` type($grads) }];
+}
+
+def NN_ClipFactorOp : NN_Op<"clip_factor", [Pure]> {
+  let summary = "nn.clip_grad_norm's norm and factor from a summed square norm";
+  let description = [{
+    `norm = scale * sqrt(square_norm)` and `factor = scale * min(1, max_norm /
+    (norm + 1e-6))`, as `nn.clip_grad_norm` computes them from its gradients;
+    `max_norm = 0` disables clipping. `max_norm >= 0`, `0 < scale <= 1`.
+
+    ```mlir
+    %norm, %factor = nn.clip_factor %sq max_norm = 1.000000e+00
+        scale = 5.000000e-01
+    ```
+  }];
+  let arguments = (ins NN_F32Scalar:$square_norm, F64Attr:$max_norm,
+                       F64Attr:$scale);
+  let results = (outs NN_F32Scalar:$norm, NN_F32Scalar:$factor);
+  let assemblyFormat = [{
+    $square_norm `max_norm` `=` $max_norm `scale` `=` $scale attr-dict
+  }];
+}
+
 #endif // NN_GRAD_OPS_TD

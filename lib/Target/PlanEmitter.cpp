@@ -84,7 +84,7 @@ private:
   FailureOr<plan::DType> dtypeOf(Operation *where, Type type);
   FailureOr<int> addTensor(Operation *where, Value value, StringRef name,
                            plan::TensorKind kind, int64_t offset,
-                           std::vector<uint8_t> data = {});
+                           std::vector<uint8_t> data = {}, int64_t shards = 1);
   FailureOr<int> addPersistent(func::FuncOp function, BlockArgument arg);
   LogicalResult addArguments(func::FuncOp function);
   LogicalResult addUpdates(func::FuncOp function);
@@ -156,7 +156,7 @@ FailureOr<plan::DType> Emitter::dtypeOf(Operation *where, Type type) {
 
 FailureOr<int> Emitter::addTensor(Operation *where, Value value, StringRef name,
                                   plan::TensorKind kind, int64_t offset,
-                                  std::vector<uint8_t> data) {
+                                  std::vector<uint8_t> data, int64_t shards) {
   Type type = value.getType();
   std::vector<int64_t> shape;
   Type element = type;
@@ -167,9 +167,9 @@ FailureOr<int> Emitter::addTensor(Operation *where, Value value, StringRef name,
   FailureOr<plan::DType> dtype = dtypeOf(where, element);
   if (failed(dtype))
     return failure();
-  tensors.push_back(plan::CreateTensorDirect(fb, name.str().c_str(), *dtype,
-                                             &shape, kind, offset,
-                                             data.empty() ? nullptr : &data));
+  tensors.push_back(
+      plan::CreateTensorDirect(fb, name.str().c_str(), *dtype, &shape, kind,
+                               offset, data.empty() ? nullptr : &data, shards));
   int index = static_cast<int>(tensors.size() - 1);
   tensorOf[value] = index;
   return index;
@@ -195,7 +195,10 @@ FailureOr<int> Emitter::addPersistent(func::FuncOp function,
     plan::TensorKind kind = role == roles[0]   ? plan::TensorKind::Input
                             : role == roles[1] ? plan::TensorKind::Parameter
                                                : plan::TensorKind::State;
-    FailureOr<int> index = addTensor(function, arg, name.getValue(), kind, 0);
+    auto shards = function.getArgAttrOfType<IntegerAttr>(
+        i, MoeDialect::getExpertShardsAttrName());
+    FailureOr<int> index = addTensor(function, arg, name.getValue(), kind, 0,
+                                     {}, shards ? shards.getInt() : 1);
     if (failed(index))
       return failure();
     persistent[name.getValue()] = *index;
@@ -332,6 +335,9 @@ Emitter::addAttributes(Operation *op,
     if (!capacity.getPadToCapacity())
       addBool("pad_to_capacity", false);
   }
+  if (auto sort = dyn_cast<mlir::moe::SortChunksOp>(op))
+    if (!sort.getInverse())
+      addBool("inverse", false);
   if (auto sinkhorn = dyn_cast<mlir::moe::SinkhornOp>(op))
     if (!sinkhorn.getEvaluation())
       addBool("evaluation", false);
@@ -483,7 +489,8 @@ LogicalResult Emitter::finish(ModuleOp module, std::vector<uint8_t> &bytes) {
       microBatches ? microBatches.getInt() : 1, training.logInterval,
       training.evalInterval, training.evalIters, training.saveInterval,
       training.save.c_str(), training.tensorboardDir.c_str(), &dataPath,
-      training.split.c_str(), training.perLayerLogging, schedule);
+      training.split.c_str(), training.perLayerLogging, schedule,
+      training.worldSize, training.expertParallelSize);
   auto root = plan::CreatePlanDirect(
       fb, static_cast<uint32_t>(plan::PlanVersion::Current), &tensors,
       &programs, &inputs, &parameters, &states, model, trainingTable);

@@ -25,6 +25,7 @@ namespace {
 struct Gradient {
   StringAttr name; // the parameter's
   Type type;
+  IntegerAttr shards; // moe.expert_shards of the parameter, if any
 };
 
 struct OptimizerPass : public moe::impl::OptimizerBase<OptimizerPass> {
@@ -39,10 +40,43 @@ private:
   LogicalResult checkOptions(ModuleOp module, nn::LRDecayStyle style);
   /// Builds @optimizer_step over the accumulated gradients.
   LogicalResult buildStep(ModuleOp module, ArrayRef<Gradient> gradients);
+  /// Sums each gradient over the ranks holding a copy of its parameter.
+  SmallVector<Value> reduceOverRanks(OpBuilder &b, Location loc,
+                                     ValueRange grads,
+                                     ArrayRef<Gradient> gradients);
+  /// The global norm of the reduced gradients and their clipping factor.
+  std::pair<Value, Value> clipFactor(OpBuilder &b, Location loc,
+                                     ArrayRef<Value> grads,
+                                     ArrayRef<Gradient> gradients);
 };
 
 DictionaryAttr dictionary(OpBuilder &b, StringRef key, StringRef value) {
   return b.getDictionaryAttr(b.getNamedAttr(key, b.getStringAttr(value)));
+}
+
+/// The moe.expert_shards of the parameter `name` of `function`.
+IntegerAttr shardsOf(func::FuncOp function, StringAttr name) {
+  for (unsigned i = 0; i < function.getNumArguments(); ++i)
+    if (function.getArgAttr(i, MoeDialect::getParamAttrName()) == name)
+      return function.getArgAttrOfType<IntegerAttr>(
+          i, MoeDialect::getExpertShardsAttrName());
+  return {};
+}
+
+/// The attributes of a persistent argument `role` = `name`, sharded like
+/// its parameter.
+DictionaryAttr roleAttrs(OpBuilder &b, StringRef role, StringRef name,
+                         IntegerAttr shards) {
+  SmallVector<NamedAttribute> attrs{
+      b.getNamedAttr(role, b.getStringAttr(name))};
+  if (shards)
+    attrs.push_back(
+        b.getNamedAttr(MoeDialect::getExpertShardsAttrName(), shards));
+  return b.getDictionaryAttr(attrs);
+}
+
+DictionaryAttr stateAttrs(OpBuilder &b, StringRef name, IntegerAttr shards) {
+  return roleAttrs(b, MoeDialect::getStateAttrName(), name, shards);
 }
 
 /// Has the op that computes a weight's whole gradient add it into the
@@ -75,10 +109,10 @@ LogicalResult OptimizerPass::accumulate(func::FuncOp step,
     if (!name)
       continue;
     Type type = results[i].getType();
+    IntegerAttr shards = shardsOf(step, name);
     std::string state = names::gradPrefix + name.str();
     unsigned index = step.getNumArguments();
-    step.insertArgument(index, type,
-                        dictionary(b, MoeDialect::getStateAttrName(), state),
+    step.insertArgument(index, type, stateAttrs(b, state, shards),
                         step.getLoc());
     Value accumulator = step.getArgument(index);
     if (!accumulateInPlace(results[i], accumulator)) {
@@ -91,7 +125,7 @@ LogicalResult OptimizerPass::accumulate(func::FuncOp step,
       results[i] = b.create<nn::AddOp>(step.getLoc(), accumulator, results[i]);
     }
     resultAttrs[i] = dictionary(b, MoeDialect::getUpdateAttrName(), state);
-    gradients.push_back({name, type});
+    gradients.push_back({name, type, shards});
   }
   if (gradients.empty())
     return step.emitError("returns no moe.grad results; run -moe-autodiff "
@@ -123,6 +157,14 @@ LogicalResult OptimizerPass::checkOptions(ModuleOp module,
   if (microBatches < 1)
     return bad("micro-batches", static_cast<int64_t>(microBatches),
                "must be at least 1");
+  if (worldSize < 1)
+    return bad("world-size", static_cast<int64_t>(worldSize),
+               "must be at least 1");
+  if (expertParallel < 1 || worldSize % expertParallel)
+    return bad("ep", static_cast<int64_t>(expertParallel),
+               llvm::formatv("must divide world-size = {0}",
+                             static_cast<int64_t>(worldSize))
+                   .str());
   if (lr < 0)
     return bad("lr", static_cast<double>(lr), "must be non-negative");
   if (minLr < 0 || minLr > lr)
@@ -156,6 +198,52 @@ LogicalResult OptimizerPass::checkOptions(ModuleOp module,
   return success();
 }
 
+SmallVector<Value>
+OptimizerPass::reduceOverRanks(OpBuilder &b, Location loc, ValueRange grads,
+                               ArrayRef<Gradient> gradients) {
+  SmallVector<Value> reduced(grads);
+  for (auto [grad, g] : llvm::zip(reduced, gradients)) {
+    bool sharded = static_cast<bool>(g.shards);
+    int64_t holders = sharded ? worldSize / expertParallel : worldSize;
+    if (holders == 1)
+      continue;
+    grad = b.create<moe::AllReduceOp>(
+        loc, grad,
+        moe::CommGroupAttr::get(b.getContext(), sharded ? moe::CommGroup::edp
+                                                        : moe::CommGroup::dp),
+        b.getI64IntegerAttr(holders),
+        moe::ReductionAttr::get(b.getContext(), moe::Reduction::sum));
+  }
+  return reduced;
+}
+
+std::pair<Value, Value>
+OptimizerPass::clipFactor(OpBuilder &b, Location loc, ArrayRef<Value> grads,
+                          ArrayRef<Gradient> gradients) {
+  // The summed gradients of the global batch: micro-batches on each rank.
+  FloatAttr maxNorm = b.getF64FloatAttr(clipGrad);
+  FloatAttr scale = b.getF64FloatAttr(1.0 / (microBatches * worldSize));
+  SmallVector<Value> dense, sharded;
+  for (auto [grad, g] : llvm::zip(grads, gradients))
+    (g.shards && expertParallel > 1 ? sharded : dense).push_back(grad);
+  if (sharded.empty()) {
+    auto clip = b.create<nn::ClipGradNormOp>(loc, dense, maxNorm, scale);
+    return {clip.getNorm(), clip.getFactor()};
+  }
+  // Each member of an ep group holds different experts: their squares add.
+  Value squares = b.create<nn::SquareNormOp>(loc, sharded);
+  squares = b.create<moe::AllReduceOp>(
+      loc, squares, moe::CommGroupAttr::get(b.getContext(), moe::CommGroup::ep),
+      b.getI64IntegerAttr(expertParallel),
+      moe::ReductionAttr::get(b.getContext(), moe::Reduction::sum));
+  if (!dense.empty())
+    squares =
+        b.create<nn::AddOp>(loc, squares.getType(),
+                            b.create<nn::SquareNormOp>(loc, dense), squares);
+  auto clip = b.create<nn::ClipFactorOp>(loc, squares, maxNorm, scale);
+  return {clip.getNorm(), clip.getFactor()};
+}
+
 LogicalResult OptimizerPass::buildStep(ModuleOp module,
                                        ArrayRef<Gradient> gradients) {
   FailureOr<nn::LRDecayStyle> style = parseStyle(decayStyle);
@@ -183,10 +271,9 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
        {"", names::gradPrefix, names::expAvgPrefix, names::expAvgSqPrefix})
     for (const Gradient &g : gradients) {
       argTypes.push_back(g.type);
-      argAttrs.push_back(
-          *role ? dictionary(b, MoeDialect::getStateAttrName(),
-                             role + g.name.str())
-                : dictionary(b, MoeDialect::getParamAttrName(), g.name));
+      argAttrs.push_back(*role ? stateAttrs(b, role + g.name.str(), g.shards)
+                               : roleAttrs(b, MoeDialect::getParamAttrName(),
+                                           g.name, g.shards));
     }
   auto function = func::FuncOp::create(loc, names::optimizerStep,
                                        b.getFunctionType(argTypes, {}));
@@ -208,15 +295,14 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
       loc, step, trainIters, b.getF64FloatAttr(lr), b.getF64FloatAttr(minLr),
       b.getI64IntegerAttr(warmupIters), decay,
       nn::LRDecayStyleAttr::get(b.getContext(), *style));
-  auto clip = b.create<nn::ClipGradNormOp>(
-      loc, ValueRange(grads), b.getF64FloatAttr(clipGrad),
-      b.getF64FloatAttr(1.0 / microBatches));
+  SmallVector<Value> reduced = reduceOverRanks(b, loc, grads, gradients);
+  auto [norm, factor] = clipFactor(b, loc, reduced, gradients);
 
   // The runtime runs @forward_backward this many times a step.
   MoeDialect::MicroBatchesAttrHelper(b.getContext())
       .setAttr(module, b.getI64IntegerAttr(microBatches));
 
-  SmallVector<Value> results{rate, clip.getNorm()};
+  SmallVector<Value> results{rate, norm};
   SmallVector<DictionaryAttr> resultAttrs{
       dictionary(b, MoeDialect::getResultAttrName(), names::lr),
       dictionary(b, MoeDialect::getResultAttrName(), names::gradNorm)};
@@ -226,8 +312,8 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
     bool decays = cast<ShapedType>(gradients[i].type).getRank() > 1 &&
                   !gradients[i].name.getValue().ends_with(".bias");
     auto update = b.create<nn::AdamWOp>(
-        loc, params[i], grads[i], expAvg[i], expAvgSq[i], rate, step,
-        clip.getFactor(), b.getF64FloatAttr(beta1), b.getF64FloatAttr(beta2),
+        loc, params[i], reduced[i], expAvg[i], expAvgSq[i], rate, step, factor,
+        b.getF64FloatAttr(beta1), b.getF64FloatAttr(beta2),
         b.getF64FloatAttr(eps), b.getF64FloatAttr(decays ? weightDecay : 0.0));
     newParams.push_back(update.getNewParam());
     newExpAvg.push_back(update.getNewExpAvg());

@@ -21,6 +21,13 @@ void buildTrainingPipeline(OpPassManager &pm,
   optimizer.weightDecay = options.weightDecay;
   optimizer.clipGrad = options.clipGrad;
   optimizer.microBatches = options.microBatches;
+  optimizer.worldSize = options.worldSize;
+  optimizer.expertParallel = options.expertParallel;
+  if (options.expertParallel > 1) {
+    PartitionExpertsOptions partition;
+    partition.expertParallel = options.expertParallel;
+    pm.addPass(createPartitionExperts(partition));
+  }
 
   pm.addPass(createAutodiff());
   pm.addPass(createEvalMode());

@@ -112,7 +112,7 @@ TEST(Plan, AnOlderPlanNamesBothVersions) {
                              std::istreambuf_iterator<char>());
   EXPECT_EQ(errorOf(bytes),
             "model.plan: plan version 2 cannot be run by this runtime, which "
-            "reads version 3; recompile it with moe-compile");
+            "reads version 4; recompile it with moe-compile");
 }
 
 TEST(Plan, IndicesOutOfRangeAreRejected) {

@@ -17,6 +17,7 @@
 #include "moert/Device.h"
 #include "moert/Plan.h"
 #include "moert/PlanNames.h"
+#include "moert/SplitMix.h"
 #include "moert/Trainer.h"
 #include "moert/Weights.h"
 
@@ -25,9 +26,11 @@
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -435,15 +438,18 @@ Status train(Trainer &trainer, Device &device, const Options &o,
   fmt::print("\n");
   std::cout.flush();
   // The progress bar first: it clears its line before the others print.
-  if (::isatty(STDERR_FILENO))
-    trainer.addSink(progressBar(stderr));
-  trainer.addSink(terminalLog(std::cout, s.perLayerLogging));
-  if (!s.metricsJsonl.empty())
-    trainer.addSink(jsonlMetrics(s.metricsJsonl));
-  if (!s.tensorboardDir.empty())
-    trainer.addSink(tensorBoardMetrics(s.tensorboardDir));
-  if (!s.plot.empty())
-    trainer.addSink(trainingPlot(s.plot, s.metricsJsonl, std::cout));
+  // Every rank holds the same global numbers; rank 0 records them.
+  if (device.communicator().rank() == 0) {
+    if (::isatty(STDERR_FILENO))
+      trainer.addSink(progressBar(stderr));
+    trainer.addSink(terminalLog(std::cout, s.perLayerLogging));
+    if (!s.metricsJsonl.empty())
+      trainer.addSink(jsonlMetrics(s.metricsJsonl));
+    if (!s.tensorboardDir.empty())
+      trainer.addSink(tensorBoardMetrics(s.tensorboardDir));
+    if (!s.plot.empty())
+      trainer.addSink(trainingPlot(s.plot, s.metricsJsonl, std::cout));
+  }
   if (dump) {
     MOERT_RETURN_IF_ERROR(dump->saveWeights());
     trainer.addSink(std::move(dump));
@@ -473,7 +479,7 @@ Status evaluate(Trainer &trainer, Device &device, const Options &o,
                  plan.training.tokensPerMicroBatch());
   std::cout.flush();
   printTokensPerExpert(std::cout, eval->tokensPerExpert);
-  if (!o.metricsJson.empty())
+  if (!o.metricsJson.empty() && device.communicator().rank() == 0)
     MOERT_RETURN_IF_ERROR(writeJson(
         o.metricsJson,
         {{"lm_loss", eval->lmLoss},
@@ -487,11 +493,80 @@ Status evaluate(Trainer &trainer, Device &device, const Options &o,
   return Status();
 }
 
-Status run(const Options &o) {
+/// A digest of the plan's tensors and ops, the same on every rank that
+/// loaded the same plan.
+uint64_t planDigest(const Plan &plan) {
+  uint64_t hash = 0x9e3779b97f4a7c15ull;
+  auto mix = [&](uint64_t value) { hash = splitMix64(hash ^ value); };
+  auto mixText = [&](const std::string &text) {
+    mix(std::hash<std::string>{}(text));
+  };
+  for (const TensorInfo &t : plan.tensors) {
+    mixText(t.name);
+    mix(static_cast<uint64_t>(t.dtype));
+    for (int64_t dim : t.shape)
+      mix(dim);
+    mix(t.shards);
+  }
+  for (const Program &program : plan.programs)
+    for (const OpInfo &op : program.ops) {
+      mixText(op.kernel);
+      for (int index : op.inputs)
+        mix(index);
+    }
+  mixText(plan.model.configJson);
+  return hash;
+}
+
+/// The communicator of this launch: MPI under mpirun, else one process. The
+/// launch must have the plan's world and every rank the same plan.
+StatusOr<std::unique_ptr<Communicator>> connect(const Plan &plan) {
+  const TrainingInfo &t = plan.training;
+  std::unique_ptr<Communicator> comm;
+  if (launchedByMpi()) {
+    StatusOr<std::unique_ptr<Communicator>> mpi =
+        createMpiCommunicator(static_cast<int>(t.expertParallelSize));
+    if (!mpi.ok())
+      return mpi.status();
+    comm = std::move(*mpi);
+  } else {
+    comm = createLocalCommunicator();
+  }
+  if (comm->worldSize() != t.worldSize)
+    return Status::error(fmt::format(
+        "the plan was compiled for {} rank{} (moe-compile --world-size) with "
+        "expert parallelism {}, but this launch has {}; start it with mpirun "
+        "-np {} moe-run ...",
+        t.worldSize, t.worldSize == 1 ? "" : "s", t.expertParallelSize,
+        comm->worldSize(), t.worldSize));
+  uint64_t digest = planDigest(plan);
+  std::vector<uint64_t> digests(comm->worldSize());
+  MOERT_RETURN_IF_ERROR(
+      comm->allGather(Group::World, &digest, digests.data(), sizeof(digest)));
+  for (int r = 0; r < comm->worldSize(); ++r)
+    if (digests[r] != digests[0])
+      return Status::error(fmt::format(
+          "rank {} runs a different plan from rank 0: every rank must load "
+          "the same plan",
+          r));
+  return comm;
+}
+
+Status run(const Options &o, std::unique_ptr<Communicator> &comm) {
   StatusOr<Plan> plan = readPlan(o.plan);
   if (!plan.ok())
     return plan.status();
-  std::unique_ptr<Communicator> comm = createLocalCommunicator();
+  StatusOr<std::unique_ptr<Communicator>> connected = connect(*plan);
+  if (!connected.ok())
+    return connected.status();
+  comm = std::move(*connected);
+  // Rank 0 speaks for the launch; the others report only their errors.
+  if (comm->rank() != 0 && !std::freopen("/dev/null", "w", stdout))
+    return Status::error("cannot silence the standard output of rank " +
+                         std::to_string(comm->rank()));
+  if (comm->worldSize() > 1 && !o.dump.empty())
+    return Status::error("--dump records one process; run it without "
+                         "mpirun");
   StatusOr<std::unique_ptr<Device>> created =
       createDevice(o.device, *plan, *comm);
   if (!created.ok())
@@ -545,15 +620,20 @@ int main(int argc, char **argv) {
   // Library code reports errors as Status; this catches what the standard
   // library and the JSON parser throw (out of memory, a filesystem error),
   // so that no input ends the tool without a message.
+  std::unique_ptr<Communicator> comm;
+  std::string error;
   try {
-    Status status = run(options);
+    Status status = run(options, comm);
     if (status.ok())
       return 0;
-    std::cout.flush();
-    fmt::print(stderr, "moe-run: error: {}\n", status.message());
+    error = status.message();
   } catch (const std::exception &e) {
-    std::cout.flush();
-    fmt::print(stderr, "moe-run: error: {}\n", e.what());
+    error = e.what();
   }
+  std::cout.flush();
+  // A failed rank ends the launch: the others would wait for it forever.
+  if (comm && comm->worldSize() > 1)
+    comm->abort(error);
+  fmt::print(stderr, "moe-run: error: {}\n", error);
   return 1;
 }

@@ -77,6 +77,12 @@ static cl::opt<int64_t>
                             "description)"),
                    cl::init(0));
 
+static cl::opt<int64_t> worldSize(
+    "world-size",
+    cl::desc("Ranks the plan runs on (mpirun -np N), each reading its own "
+             "micro-batches; default: the expert parallelism"),
+    cl::init(0));
+
 static cl::opt<bool> dumpPassPipeline(
     "dump-pass-pipeline",
     cl::desc("Print the pass pipeline that builds the training step, as "
@@ -110,8 +116,27 @@ static bool pipelineOptions(const ModelConfig &c, Diagnostics &diag,
   o.weightDecay = c.weightDecay;
   o.clipGrad = c.clipGrad;
   // Validation has checked that the micro-batch size divides the global one.
+  int64_t world = worldSize ? worldSize : c.expertParallelSize;
   int64_t global = c.globalBatchSize ? c.globalBatchSize : c.microBatchSize;
-  o.microBatches = global / c.microBatchSize;
+  if (world < 1 || world % c.expertParallelSize) {
+    diag.error(SourceLoc{},
+               llvm::formatv("--world-size {0} is not a multiple of the "
+                             "expert parallelism {1}",
+                             world, c.expertParallelSize)
+                   .str());
+    return false;
+  }
+  if (global % (c.microBatchSize * world)) {
+    diag.error(SourceLoc{},
+               llvm::formatv("the global batch of {0} sequences does not "
+                             "split into micro-batches of {1} on {2} ranks",
+                             global, c.microBatchSize, world)
+                   .str());
+    return false;
+  }
+  o.microBatches = global / (c.microBatchSize * world);
+  o.worldSize = world;
+  o.expertParallel = c.expertParallelSize;
   o.recompute = c.layerRecompute;
   o.planMemory = emit == Emit::Plan;
   return true;
@@ -270,6 +295,8 @@ int main(int argc, char **argv) {
   moe::target::PlanTrainingInfo training;
   training.globalBatchSize = config->globalBatchSize ? config->globalBatchSize
                                                      : config->microBatchSize;
+  training.worldSize = worldSize ? worldSize : config->expertParallelSize;
+  training.expertParallelSize = config->expertParallelSize;
   training.logInterval = config->logInterval;
   training.evalInterval = config->evalInterval;
   training.evalIters = config->evalIters;

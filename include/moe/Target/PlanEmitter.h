@@ -35,6 +35,8 @@ struct PlanTrainingInfo {
   std::vector<std::string> dataPath;
   std::string split;
   bool perLayerLogging = false;
+  int64_t worldSize = 1;          // ranks the plan runs on
+  int64_t expertParallelSize = 1; // ranks that split the experts
 };
 
 /// Serialises the module's @forward, @forward_backward and @optimizer_step,

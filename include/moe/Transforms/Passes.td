@@ -72,6 +72,16 @@ def Optimizer : Pass<"moe-optimizer", "::mlir::ModuleOp"> {
       and 1-D parameters (norm weights) get no weight decay, as in Megatron.
       It returns `lr` and `grad_norm`, then the new parameters and moments,
       each marked `moe.update` with the persistent tensor it replaces.
+
+    With `world-size = W > 1` every rank accumulates its own micro-batches,
+    and the step first sums each gradient over the ranks that hold a copy of
+    its parameter (`moe.all_reduce`): over `dp` (all W ranks) for a dense
+    parameter, over `edp` (the W / ep ranks holding the same experts) for
+    one marked `moe.expert_shards`. The clipping scale becomes
+    `1 / (micro-batches * W)`, the mean over the global batch; with expert
+    shards the norm's expert part is summed over the `ep` group
+    (`nn.square_norm`, `moe.all_reduce`, `nn.clip_factor`), as Megatron
+    computes the global norm.
   }];
   let options = [
     Option<"lr", "lr", "double", "1e-4", "peak learning rate">,
@@ -89,9 +99,13 @@ def Optimizer : Pass<"moe-optimizer", "::mlir::ModuleOp"> {
     Option<"clipGrad", "clip-grad", "double", "1.0",
            "global gradient-norm bound (0: no clipping)">,
     Option<"microBatches", "micro-batches", "int64_t", "1",
-           "micro-batches accumulated per step">,
+           "micro-batches accumulated per step on each rank">,
+    Option<"worldSize", "world-size", "int64_t", "1",
+           "ranks of the launch, each a data-parallel rank">,
+    Option<"expertParallel", "ep", "int64_t", "1",
+           "ranks that split the experts (moe-partition-experts' ep)">,
   ];
-  let dependentDialects = ["::mlir::nn::NNDialect"];
+  let dependentDialects = ["::mlir::nn::NNDialect", "::mlir::moe::MoeDialect"];
 }
 
 def Recompute : Pass<"moe-recompute", "::mlir::ModuleOp"> {
@@ -122,6 +136,36 @@ def EvalMode : Pass<"moe-eval-mode", "::mlir::ModuleOp"> {
     losses. Run after moe-autodiff, which copies the training-mode `@forward`
     into `@forward_backward`; other functions are left alone.
   }];
+}
+
+def PartitionExperts : Pass<"moe-partition-experts", "::mlir::ModuleOp"> {
+  let summary = "Shard the experts over the ranks of an ep group (alltoall dispatch)";
+  let description = [{
+    Makes the graph builder's `@forward` an SPMD program for expert
+    parallelism `ep`: member `p` of each group of `ep` ranks holds the experts
+    `[p * E / ep, (p + 1) * E / ep)`. Each expert weight argument keeps only
+    that slice (`moe.expert_shards = ep`), and around the experts of every
+    MoE layer the alltoall dispatcher moves the permuted rows to the members
+    that hold their experts and back:
+
+    1. `moe.all_gather` of the permutation's `group_sizes` over `ep` and
+       `moe.dispatch_counts`: the split sizes of this member;
+    2. `moe.all_to_all_v` of the rows (a buffer of `ep` times the local
+       rows, the bound when every token goes to one member), then
+       `moe.sort_chunks` to make each local expert's rows contiguous;
+    3. the grouped GEMMs and activation over the local experts;
+    4. `moe.sort_chunks inverse` and `moe.all_to_all_v` back, then the
+       unchanged `moe.unpermute`.
+
+    Routing, capacity and the aux loss stay on each rank's own tokens, as in
+    Megatron. moe-autodiff mirrors the collectives in the backward pass.
+    `ep = 1` leaves the graph as it is.
+  }];
+  let options = [
+    Option<"expertParallel", "ep", "int64_t", "1",
+           "ranks that split the experts (expert_model_parallel_size)">,
+  ];
+  let dependentDialects = ["::mlir::moe::MoeDialect"];
 }
 
 #endif // MOE_TRANSFORMS_PASSES_TD

@@ -51,6 +51,14 @@ struct TrainingPipelineOptions
   Option<int64_t> microBatches{*this, "micro-batches",
                                llvm::cl::desc("micro-batches per step"),
                                llvm::cl::init(1)};
+  Option<int64_t> worldSize{
+      *this, "world-size",
+      llvm::cl::desc("ranks of the launch, each a data-parallel rank"),
+      llvm::cl::init(1)};
+  Option<int64_t> expertParallel{
+      *this, "ep",
+      llvm::cl::desc("ranks that split the experts (expert parallelism)"),
+      llvm::cl::init(1)};
   Option<bool> recompute{
       *this, "recompute",
       llvm::cl::desc("recompute the MoE layers in the backward pass "

@@ -119,6 +119,17 @@ LogicalResult MoeDialect::verifyRegionArgAttribute(Operation *op, unsigned,
                                                    unsigned argIndex,
                                                    NamedAttribute attr) {
   auto function = dyn_cast<FunctionOpInterface>(op);
+  if (attr.getName() == getExpertShardsAttrName()) {
+    DictionaryAttr attrs =
+        function ? function.getArgAttrDict(argIndex) : DictionaryAttr();
+    if (!attrs || !(attrs.contains(getParamAttrName()) ||
+                    attrs.contains(getStateAttrName())))
+      return op->emitError()
+             << "argument " << argIndex << ": '" << getExpertShardsAttrName()
+             << "' marks only a parameter or a state";
+    return expect(op, attr, isInteger(attr.getValue(), 1),
+                  "a positive number of shards");
+  }
   return verifyRole(
       op, attr, {getInputAttrName(), getParamAttrName(), getStateAttrName()},
       function ? function.getArgAttrDict(argIndex) : DictionaryAttr(),

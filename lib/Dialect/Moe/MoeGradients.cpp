@@ -128,6 +128,15 @@ LogicalResult AllToAllVOp::buildVJP(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
+LogicalResult SortChunksOp::buildVJP(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  // A permutation of rows: its gradient is the inverse permutation.
+  operandGrads[0] = b.create<SortChunksOp>(
+      getLoc(), getType(), resultGrads[0], getChunkSizes(), getSourcesAttr(),
+      getInverse() ? UnitAttr() : b.getUnitAttr());
+  return success();
+}
+
 LogicalResult AllGatherOp::buildVJP(OpBuilder &b, ArrayRef<Value> resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
   operandGrads[0] =

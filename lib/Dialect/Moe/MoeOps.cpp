@@ -415,3 +415,37 @@ LogicalResult BeginBackwardOp::verify() {
   }
   return success();
 }
+
+LogicalResult DispatchCountsOp::verify() {
+  int64_t size = getSize();
+  if (failed(checkAtLeast(*this, "group size", size, 1)) ||
+      failed(checkRank(*this, "counts", getCounts().getType(), 1)))
+    return failure();
+  int64_t all = shapeOf(getCounts())[0];
+  if (failed(
+          checkDivides(*this, "group size", size, "counts dimension 0", all)))
+    return failure();
+  int64_t experts = all / size;
+  if (failed(
+          checkDivides(*this, "group size", size, "the expert count", experts)))
+    return failure();
+  int64_t local = experts / size;
+  if (failed(
+          checkShape(*this, "send_sizes", getSendSizes().getType(), {size})) ||
+      failed(
+          checkShape(*this, "recv_sizes", getRecvSizes().getType(), {size})) ||
+      failed(checkShape(*this, "chunk_sizes", getChunkSizes().getType(),
+                        {size * local})))
+    return failure();
+  return checkShape(*this, "local_sizes", getLocalSizes().getType(), {local});
+}
+
+LogicalResult SortChunksOp::verify() {
+  if (failed(checkAtLeast(*this, "sources", getSources(), 1)) ||
+      failed(checkRank(*this, "chunk_sizes", getChunkSizes().getType(), 1)))
+    return failure();
+  if (shapeOf(getInput()).empty())
+    return emitOpError() << "expects input of rank at least 1, got rank 0";
+  return checkDivides(*this, "sources", getSources(), "chunk_sizes dimension 0",
+                      shapeOf(getChunkSizes())[0]);
+}

@@ -196,14 +196,30 @@ LogicalResult LRScheduleOp::verify() {
   return success();
 }
 
+/// The clipping bound and the micro-batch scale of a clipping op.
+static LogicalResult verifyClipping(Operation *op, double maxNorm,
+                                    double scale) {
+  if (failed(checkNonNegative(op, "max_norm", maxNorm)))
+    return failure();
+  if (!(scale > 0.0 && scale <= 1.0))
+    return op->emitOpError() << "scale must be in (0, 1], got " << scale;
+  return success();
+}
+
 LogicalResult ClipGradNormOp::verify() {
   if (getGrads().empty())
     return emitOpError("needs at least one gradient");
-  if (failed(
-          checkNonNegative(*this, "max_norm", getMaxNorm().convertToDouble())))
-    return failure();
-  double scale = getScale().convertToDouble();
-  if (!(scale > 0.0 && scale <= 1.0))
-    return emitOpError() << "scale must be in (0, 1], got " << scale;
+  return verifyClipping(*this, getMaxNorm().convertToDouble(),
+                        getScale().convertToDouble());
+}
+
+LogicalResult SquareNormOp::verify() {
+  if (getGrads().empty())
+    return emitOpError("needs at least one gradient");
   return success();
+}
+
+LogicalResult ClipFactorOp::verify() {
+  return verifyClipping(*this, getMaxNorm().convertToDouble(),
+                        getScale().convertToDouble());
 }

@@ -34,6 +34,8 @@ public:
   virtual ~Device() = default;
 
   const Plan &plan() const { return *planRef; }
+  /// The communicator of the plan's collectives.
+  Communicator &communicator() const { return *comm; }
   /// The backend's name: "cpu".
   virtual const char *backend() const = 0;
 
@@ -69,10 +71,11 @@ public:
   Status write(std::string_view name, const void *host);
 
 protected:
-  explicit Device(const Plan &plan) : planRef(&plan) {}
+  Device(const Plan &plan, Communicator &comm) : planRef(&plan), comm(&comm) {}
 
 private:
   const Plan *planRef;
+  Communicator *comm;
 };
 
 /// A backend this build can create devices of.

@@ -41,6 +41,9 @@ struct TensorInfo {
   TensorKind kind = TensorKind::Activation;
   int64_t offset = 0;
   std::vector<uint8_t> data; // constants
+  /// > 1: this rank's slice of a parameter or state split by expert over the
+  /// ep group; dimension 0 of the whole tensor is `shards` times shape[0].
+  int64_t shards = 1;
 
   int64_t numElements() const;
   int64_t numBytes() const { return numElements() * dtypeSize(dtype); }
@@ -127,6 +130,8 @@ struct TrainingInfo {
   std::string split;
   bool perLayerLogging = false;
   ScheduleInfo schedule;
+  int64_t worldSize = 1;          // ranks the plan runs on
+  int64_t expertParallelSize = 1; // ranks of an ep group
 
   int64_t tokensPerMicroBatch() const { return seqLength * microBatchSize; }
 };

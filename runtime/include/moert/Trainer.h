@@ -71,6 +71,10 @@ private:
   /// Sends an event to every sink, stopping at the first failure.
   template <typename Event> Status report(Event event);
   Status countTokens(const Program &program, ExpertCounts &counts);
+  /// Averages `means` over the data-parallel ranks and sums `counts` over
+  /// every rank; nothing to do in a one-rank launch.
+  Status reduceOverRanks(std::initializer_list<double *> means,
+                         ExpertCounts &counts);
   /// A field of a record and the program result it takes.
   using NamedResult = std::pair<double *, const char *>;
   /// Adds `scale` times each named result of `program` (0 when the program

@@ -30,22 +30,27 @@ std::string iterationName(int64_t iteration) {
 
 Status saveCheckpoint(Device &device, const std::string &directory,
                       const TrainerState &state) {
+  // Every rank gathers its experts' shards; the first one writes.
+  bool writer = device.communicator().rank() == 0;
   std::error_code error;
-  fs::create_directories(directory, error);
-  if (error)
-    return Status::error(directory + ": cannot create: " + error.message());
   std::string final = directory + "/" + iterationName(state.iteration);
   std::string staging = final + ".tmp";
-  fs::remove_all(staging, error);
-  fs::create_directory(staging, error);
-  if (error)
-    return Status::error(staging + ": cannot create: " + error.message());
-
+  if (writer) {
+    fs::create_directories(directory, error);
+    if (error)
+      return Status::error(directory + ": cannot create: " + error.message());
+    fs::remove_all(staging, error);
+    fs::create_directory(staging, error);
+    if (error)
+      return Status::error(staging + ": cannot create: " + error.message());
+  }
   MOERT_RETURN_IF_ERROR(
       saveSafetensors(device, staging + "/model.safetensors"));
   MOERT_RETURN_IF_ERROR(saveSafetensors(device,
                                         staging + "/optimizer.safetensors",
                                         optimizerTensors(device.plan())));
+  if (!writer)
+    return Status();
   nlohmann::json trainer = {{"iteration", state.iteration},
                             {"consumed_samples", state.consumedSamples},
                             {"seed", state.seed}};

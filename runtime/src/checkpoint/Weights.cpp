@@ -28,10 +28,11 @@ struct FileTensor {
   int64_t elements;
 };
 
-/// The file tensors of the plan tensor `index` named `tensorName`.
-std::vector<FileTensor> fileTensors(const Plan &plan,
-                                    const std::string &tensorName, int index) {
-  const TensorInfo &t = plan.tensors[index];
+/// The file tensors of `t`, named `tensorName`, whose expert e is the
+/// global expert `firstExpert + e`.
+std::vector<FileTensor> fileTensors(const TensorInfo &t,
+                                    const std::string &tensorName,
+                                    int64_t firstExpert) {
   std::string placeholder = names::expertPlaceholder;
   size_t at = tensorName.find(placeholder);
   if (at == std::string::npos || t.shape.size() < 2)
@@ -41,10 +42,25 @@ std::vector<FileTensor> fileTensors(const Plan &plan,
   int64_t sliceElements = t.numElements() / t.shape[0];
   for (int64_t e = 0; e < t.shape[0]; ++e) {
     std::string name = tensorName;
-    name.replace(at, placeholder.size(), std::to_string(e));
+    name.replace(at, placeholder.size(), std::to_string(firstExpert + e));
     slices.push_back({name, slice, e * sliceElements, sliceElements});
   }
   return slices;
+}
+
+/// The first global expert of this rank's shard of `t` (0 when unsharded).
+int64_t firstExpertOf(const Device &device, const TensorInfo &t) {
+  if (t.shards == 1)
+    return 0;
+  return device.communicator().group(Group::EP).index * t.shape[0];
+}
+
+/// `t` as a whole: a shard's global shape.
+TensorInfo wholeOf(const TensorInfo &t) {
+  TensorInfo whole = t;
+  whole.shape[0] *= t.shards;
+  whole.shards = 1;
+  return whole;
 }
 
 /// A standard normal from two uniforms (Box-Muller), the same on every
@@ -101,7 +117,10 @@ Status initializeParameters(Device &device, uint64_t seed) {
       std / std::sqrt(2.0 * std::max<int64_t>(1, plan.model.numLayers));
   std::vector<float> data;
   for (const ParameterInfo &param : plan.parameters) {
-    data.resize(plan.tensors[param.tensor].numElements());
+    // A shard draws the whole tensor and keeps its slice: the same values
+    // for any expert parallelism.
+    const TensorInfo &t = plan.tensors[param.tensor];
+    data.resize(t.numElements() * t.shards);
     switch (param.init) {
     case Init::Ones:
       std::fill(data.begin(), data.end(), 1.0f);
@@ -117,7 +136,11 @@ Status initializeParameters(Device &device, uint64_t seed) {
       break;
     }
     }
-    MOERT_RETURN_IF_ERROR(device.write(param.tensor, data.data()));
+    int64_t first = firstExpertOf(device, t);
+    MOERT_RETURN_IF_ERROR(device.write(
+        param.tensor,
+        data.data() +
+            (t.shards > 1 ? first * (t.numElements() / t.shape[0]) : 0)));
   }
   return Status();
 }
@@ -156,17 +179,29 @@ Status writeSafetensors(const std::string &path,
 Status saveSafetensors(Device &device, const std::string &path,
                        const NamedTensors &named) {
   const Plan &plan = device.plan();
+  Communicator &comm = device.communicator();
   std::vector<std::vector<float>> copies;
   std::vector<SafetensorsEntry> entries;
   for (const auto &[tensorName, index] : named) {
+    const TensorInfo &t = plan.tensors[index];
     StatusOr<std::vector<float>> copy = device.read<float>(index);
     if (!copy.ok())
       return copy.status();
+    if (t.shards > 1) {
+      // The ep group's shards, in member order, are the experts in order.
+      std::vector<float> whole(copy->size() * t.shards);
+      MOERT_RETURN_IF_ERROR(
+          comm.allGather(Group::EP, copy->data(), whole.data(), t.numBytes()));
+      *copy = std::move(whole);
+    }
     copies.push_back(std::move(*copy));
-    for (const FileTensor &t : fileTensors(plan, tensorName, index))
-      entries.push_back(
-          {t.name, DType::F32, t.shape, copies.back().data() + t.offset});
+    for (const FileTensor &file : fileTensors(wholeOf(t), tensorName, 0))
+      entries.push_back({file.name, DType::F32, file.shape,
+                         copies.back().data() + file.offset});
   }
+  // Every rank holds the whole model now; the first one writes it.
+  if (comm.rank() != 0)
+    return Status();
   return writeSafetensors(path, entries);
 }
 
@@ -256,8 +291,10 @@ Status loadSafetensors(Device &device, const std::string &path,
   const Plan &plan = device.plan();
   std::vector<float> data;
   for (const auto &[tensorName, index] : named) {
-    data.resize(plan.tensors[index].numElements());
-    for (const FileTensor &t : fileTensors(plan, tensorName, index))
+    const TensorInfo &tensor = plan.tensors[index];
+    data.resize(tensor.numElements());
+    for (const FileTensor &t :
+         fileTensors(tensor, tensorName, firstExpertOf(device, tensor)))
       MOERT_RETURN_IF_ERROR(readFileTensor(
           file, path, header, dataStart, fileSize, t, data.data() + t.offset));
     MOERT_RETURN_IF_ERROR(device.write(index, data.data()));

@@ -193,6 +193,15 @@ private:
         }
       }
       info.offset = t->offset();
+      info.shards = t->shards();
+      if (info.shards < 1 ||
+          (info.shards > 1 &&
+           (info.shape.empty() || (info.kind != TensorKind::Parameter &&
+                                   info.kind != TensorKind::State))))
+        return Status::error(fmt::format(
+            "{} ({}) is split into {} shards, which only a parameter or "
+            "state of rank 1 or more can be",
+            what, info.name, info.shards));
       if (info.kind == TensorKind::Activation &&
           (info.offset < 0 || info.offset % 4 != 0 ||
            info.offset + info.numBytes() > result.arenaBytes))
@@ -372,7 +381,15 @@ private:
         info.dataPath.push_back(path->str());
     info.split = text(training->split());
     info.perLayerLogging = training->per_layer_logging();
+    info.worldSize = training->world_size();
+    info.expertParallelSize = training->expert_parallel_size();
     const int64_t limit = int64_t(1) << 24;
+    if (info.worldSize < 1 || info.worldSize > limit ||
+        info.expertParallelSize < 1 || info.worldSize % info.expertParallelSize)
+      return Status::error(fmt::format(
+          "the training settings have a world of {} ranks and an expert "
+          "parallelism of {}, which must divide it",
+          info.worldSize, info.expertParallelSize));
     if (info.seqLength < 1 || info.microBatchSize < 1 ||
         info.seqLength > limit || info.microBatchSize > limit)
       return Status::error(fmt::format(

@@ -85,6 +85,32 @@ Status Trainer::addResults(const Program &program, double scale,
   return Status();
 }
 
+Status Trainer::reduceOverRanks(std::initializer_list<double *> means,
+                                ExpertCounts &counts) {
+  Communicator &comm = device.communicator();
+  if (comm.worldSize() == 1)
+    return Status();
+  std::vector<float> values;
+  for (double *value : means)
+    values.push_back(static_cast<float>(*value));
+  MOERT_RETURN_IF_ERROR(comm.allReduce(Group::DP, DType::F32, values.data(),
+                                       values.size(), Reduction::Mean));
+  size_t i = 0;
+  for (double *value : means)
+    *value = values[i++];
+  // Every rank has the same layers, in the same order.
+  std::vector<int32_t> flat;
+  for (const auto &[layer, list] : counts)
+    flat.insert(flat.end(), list.begin(), list.end());
+  MOERT_RETURN_IF_ERROR(comm.allReduce(Group::World, DType::I32, flat.data(),
+                                       flat.size(), Reduction::Sum));
+  i = 0;
+  for (auto &[layer, list] : counts)
+    for (int64_t &count : list)
+      count = flat[i++];
+  return Status();
+}
+
 Status Trainer::countTokens(const Program &program, ExpertCounts &counts) {
   for (const ExpertLoadInfo &load : program.expertLoad) {
     std::vector<int64_t> &layer = counts[load.layer];
@@ -116,9 +142,12 @@ StatusOr<EvalResult> Trainer::evaluate(int64_t iters) {
   EvalResult eval;
   MOERT_RETURN_IF_ERROR(
       setInput(names::jitterSeed, static_cast<int64_t>(trainer.seed)));
+  const Communicator &comm = device.communicator();
   for (int64_t i = 0; i < iters; ++i) {
+    // Each rank evaluates its own share of the validation batches.
     MOERT_RETURN_IF_ERROR(
-        fillBatch(validSamples, i * plan.training.microBatchSize));
+        fillBatch(validSamples, (i * comm.worldSize() + comm.rank()) *
+                                    plan.training.microBatchSize));
     auto start = std::chrono::steady_clock::now();
     MOERT_RETURN_IF_ERROR(device.run(names::forward));
     MOERT_RETURN_IF_ERROR(device.synchronize());
@@ -132,6 +161,8 @@ StatusOr<EvalResult> Trainer::evaluate(int64_t iters) {
   for (double *value :
        {&eval.lmLoss, &eval.auxLoss, &eval.zLoss, &eval.secondsPerMicroBatch})
     *value /= iters;
+  MOERT_RETURN_IF_ERROR(reduceOverRanks(
+      {&eval.lmLoss, &eval.auxLoss, &eval.zLoss}, eval.tokensPerExpert));
   return eval;
 }
 
@@ -154,14 +185,18 @@ Status Trainer::step(StepRecord &record) {
       MOERT_RETURN_IF_ERROR(device.zero(index));
   int64_t batch = plan.training.microBatchSize;
   double share = 1.0 / options.microBatches;
+  // Rank r's micro-batch m is the global batch's micro-batch m * world + r,
+  // so that any world reads the same samples and draws the same jitter.
+  const Communicator &comm = device.communicator();
+  int64_t world = comm.worldSize(), perStep = options.microBatches * world;
   for (int64_t m = 0; m < options.microBatches; ++m) {
+    int64_t global = m * world + comm.rank();
     MOERT_RETURN_IF_ERROR(
-        fillBatch(*trainSamples, trainer.consumedSamples + m * batch));
+        fillBatch(*trainSamples, trainer.consumedSamples + global * batch));
     MOERT_RETURN_IF_ERROR(setInput(
         names::jitterSeed,
         static_cast<int64_t>(splitMix64(
-            trainer.seed ^
-            splitMix64(trainer.iteration * options.microBatches + m)))));
+            trainer.seed ^ splitMix64(trainer.iteration * perStep + global)))));
     MOERT_RETURN_IF_ERROR(device.run(names::forwardBackward));
     if (options.afterMicroBatch)
       MOERT_RETURN_IF_ERROR(options.afterMicroBatch());
@@ -171,6 +206,9 @@ Status Trainer::step(StepRecord &record) {
                                       {&record.zLoss, names::zLoss}}));
     MOERT_RETURN_IF_ERROR(countTokens(forwardBackward, record.tokensPerExpert));
   }
+  MOERT_RETURN_IF_ERROR(
+      reduceOverRanks({&record.lmLoss, &record.auxLoss, &record.zLoss},
+                      record.tokensPerExpert));
   MOERT_RETURN_IF_ERROR(setInput(names::step, trainer.iteration + 1));
   MOERT_RETURN_IF_ERROR(setInput(names::trainIters, options.trainIters));
   MOERT_RETURN_IF_ERROR(device.run(names::optimizerStep));
@@ -179,7 +217,7 @@ Status Trainer::step(StepRecord &record) {
       optimizerStep, 1.0,
       {{&record.lr, names::lr}, {&record.gradNorm, names::gradNorm}}));
   ++trainer.iteration;
-  trainer.consumedSamples += options.microBatches * batch;
+  trainer.consumedSamples += perStep * batch;
   return Status();
 }
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace moert::cpu {
@@ -68,6 +69,34 @@ Status runAllReduce(const KernelArgs &a) {
       static_cast<Reduction>(a.enumAttr<plan::Reduction>("reduction")));
 }
 
+/// This member's split sizes from every member's expert counts; see the
+/// op's description in the dialect.
+Status runDispatchCounts(const KernelArgs &a) {
+  int64_t members = a.intAttr("size");
+  int64_t experts = a.input(0).numElements() / members;
+  int64_t local = experts / members;
+  int64_t p = a.comm.group(groupOf(a)).index;
+  const int32_t *counts = a.in<int32_t>(0);
+  int32_t *send = a.out<int32_t>(0), *recv = a.out<int32_t>(1);
+  int32_t *chunks = a.out<int32_t>(2), *localSizes = a.out<int32_t>(3);
+  for (int64_t i = 0; i < members * experts; ++i)
+    if (counts[i] < 0)
+      return Status::error(fmt::format("member {} counts {} rows for expert {}",
+                                       i / experts, counts[i], i % experts));
+  std::fill(localSizes, localSizes + local, 0);
+  for (int64_t j = 0; j < members; ++j) {
+    send[j] = recv[j] = 0;
+    for (int64_t l = 0; l < local; ++l) {
+      send[j] += counts[p * experts + j * local + l];
+      int32_t rows = counts[j * experts + p * local + l];
+      recv[j] += rows;
+      chunks[j * local + l] = rows;
+      localSizes[l] += rows;
+    }
+  }
+  return Status();
+}
+
 } // namespace
 
 std::vector<Kernel> collectiveKernels() {
@@ -76,6 +105,7 @@ std::vector<Kernel> collectiveKernels() {
       {"moe.all_gather", runAllGather},
       {"moe.reduce_scatter", runReduceScatter},
       {"moe.all_reduce", runAllReduce},
+      {"moe.dispatch_counts", runDispatchCounts},
   };
 }
 

@@ -31,7 +31,7 @@ namespace {
 /// programs as lists of kernels.
 class CpuDevice final : public Device {
 public:
-  CpuDevice(const Plan &plan, Communicator &comm) : Device(plan), comm(comm) {}
+  CpuDevice(const Plan &plan, Communicator &comm) : Device(plan, comm) {}
 
   Status prepare();
 
@@ -59,7 +59,6 @@ private:
     return owned[index].data();
   }
 
-  Communicator &comm;
   std::vector<uint64_t> arena; // 8-byte aligned
   std::vector<std::vector<uint64_t>> owned;
   std::map<std::string, std::vector<const Kernel *>, std::less<>> kernels;
@@ -97,7 +96,7 @@ Status CpuDevice::run(std::string_view name, const OpObserver &afterOp) {
   const std::vector<const Kernel *> &list = kernels.find(name)->second;
   for (size_t i = 0; i < program->ops.size(); ++i) {
     const OpInfo &op = program->ops[i];
-    KernelArgs args{plan(), op, comm, {}, {}};
+    KernelArgs args{plan(), op, communicator(), {}, {}};
     for (int index : op.inputs)
       args.inputs.push_back(index < 0 ? nullptr : data(index));
     for (int index : op.outputs)

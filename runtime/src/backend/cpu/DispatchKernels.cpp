@@ -189,6 +189,49 @@ Status runGroupedMatmulScatter(const KernelArgs &a) {
                  rows(a.input(3)), cols(a.input(3)), outWidth, a.out<float>(0));
 }
 
+//===----------------------------------------------------------------------===//
+// moe.sort_chunks
+//===----------------------------------------------------------------------===//
+
+/// Moves the chunks of rows from (member, expert) order to (expert, member)
+/// order, or back with `inverse`.
+Status runSortChunks(const KernelArgs &a) {
+  const TensorInfo &input = a.input(0);
+  int64_t sources = a.intAttr("sources");
+  int64_t local = a.input(1).numElements() / sources;
+  int64_t rowBytes = input.numBytes() / std::max<int64_t>(1, rows(input));
+  const int32_t *sizes = a.in<int32_t>(1);
+  // Each chunk's first row in (member, expert) and (expert, member) order.
+  std::vector<int64_t> bySource(sources * local), byExpert(sources * local);
+  int64_t total = 0;
+  for (int64_t i = 0; i < sources * local; ++i) {
+    if (sizes[i] < 0)
+      return Status::error(fmt::format("chunk_sizes[{}] is {}", i, sizes[i]));
+    bySource[i] = total;
+    total += sizes[i];
+  }
+  if (total > rows(input))
+    return Status::error(fmt::format(
+        "chunk_sizes add up to {} rows, more than the {} of the input", total,
+        rows(input)));
+  for (int64_t l = 0, at = 0; l < local; ++l)
+    for (int64_t i = 0; i < sources; ++i) {
+      byExpert[i * local + l] = at;
+      at += sizes[i * local + l];
+    }
+  bool inverse = a.boolAttr("inverse");
+  const uint8_t *from = a.in<uint8_t>(0);
+  uint8_t *to = a.out<uint8_t>(0);
+  for (int64_t c = 0; c < sources * local; ++c) {
+    int64_t source = inverse ? byExpert[c] : bySource[c];
+    int64_t target = inverse ? bySource[c] : byExpert[c];
+    std::memcpy(to + target * rowBytes, from + source * rowBytes,
+                sizes[c] * rowBytes);
+  }
+  std::memset(to + total * rowBytes, 0, input.numBytes() - total * rowBytes);
+  return Status();
+}
+
 } // namespace
 
 std::vector<Kernel> dispatchKernels() {
@@ -199,6 +242,7 @@ std::vector<Kernel> dispatchKernels() {
       {"moe.grouped_matmul", runGroupedMatmul},
       {"moe.gather_grouped_matmul", runGatherGroupedMatmul},
       {"moe.grouped_matmul_scatter", runGroupedMatmulScatter},
+      {"moe.sort_chunks", runSortChunks},
   };
 }
 

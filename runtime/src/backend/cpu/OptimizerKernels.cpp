@@ -60,7 +60,8 @@ Status runLRSchedule(const KernelArgs &a) {
 // nn.clip_grad_norm
 //===----------------------------------------------------------------------===//
 
-Status runClipGradNorm(const KernelArgs &a) {
+/// The sum of the squares of every input's elements, in f64.
+double squareSum(const KernelArgs &a) {
   double sum = 0.0;
   for (size_t i = 0; i < a.inputs.size(); ++i) {
     const float *g = a.in<float>(i);
@@ -71,8 +72,13 @@ Status runClipGradNorm(const KernelArgs &a) {
       part += static_cast<double>(g[j]) * g[j];
     sum += part;
   }
+  return sum;
+}
+
+/// Writes the norm and the clipping factor of a summed square norm.
+Status clip(const KernelArgs &a, double squareNorm) {
   double scale = a.floatAttr("scale"), maxNorm = a.floatAttr("max_norm");
-  double norm = scale * std::sqrt(sum);
+  double norm = scale * std::sqrt(squareNorm);
   if (!std::isfinite(norm))
     return Status::error(
         fmt::format("the gradient norm is {} (the loss diverged)", norm));
@@ -82,6 +88,21 @@ Status runClipGradNorm(const KernelArgs &a) {
   *a.out<float>(0) = static_cast<float>(norm);
   *a.out<float>(1) = static_cast<float>(factor);
   return Status();
+}
+
+Status runClipGradNorm(const KernelArgs &a) { return clip(a, squareSum(a)); }
+
+//===----------------------------------------------------------------------===//
+// nn.square_norm and nn.clip_factor: the clipping of sharded gradients
+//===----------------------------------------------------------------------===//
+
+Status runSquareNorm(const KernelArgs &a) {
+  *a.out<float>(0) = static_cast<float>(squareSum(a));
+  return Status();
+}
+
+Status runClipFactor(const KernelArgs &a) {
+  return clip(a, static_cast<double>(*a.in<float>(0)));
 }
 
 //===----------------------------------------------------------------------===//
@@ -125,6 +146,8 @@ std::vector<Kernel> optimizerKernels() {
   return {
       {"nn.lr_schedule", runLRSchedule},
       {"nn.clip_grad_norm", runClipGradNorm},
+      {"nn.square_norm", runSquareNorm},
+      {"nn.clip_factor", runClipFactor},
       {"nn.adamw", runAdamW},
   };
 }

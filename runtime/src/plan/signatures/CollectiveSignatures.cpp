@@ -85,6 +85,29 @@ Status checkAllReduce(const Plan &plan, const OpInfo &op) {
   return c.shape(c.out(0), "output", c.in(0).shape);
 }
 
+Status checkDispatchCounts(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 4));
+  MOERT_RETURN_IF_ERROR(
+      c.intAttr("group", 0, static_cast<int64_t>(plan::CommGroup::MAX)));
+  MOERT_RETURN_IF_ERROR(c.intAttr("size", 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "counts", DType::I32, 1));
+  int64_t members = sizeOf(op), all = c.in(0).shape[0];
+  if (all % members || (all / members) % members)
+    return c.fail(fmt::format("cannot split {} counts over {} members, each "
+                              "holding as many experts",
+                              all, members));
+  int64_t local = all / members / members;
+  const char *names[] = {"send_sizes", "recv_sizes", "chunk_sizes",
+                         "local_sizes"};
+  int64_t lengths[] = {members, members, members * local, local};
+  for (int i = 0; i < 4; ++i) {
+    MOERT_RETURN_IF_ERROR(c.type(c.out(i), names[i], DType::I32, 1));
+    MOERT_RETURN_IF_ERROR(c.shape(c.out(i), names[i], {lengths[i]}));
+  }
+  return Status();
+}
+
 } // namespace
 
 std::vector<OpSignature> collectiveSignatures() {
@@ -93,6 +116,7 @@ std::vector<OpSignature> collectiveSignatures() {
       {"moe.all_gather", checkAllGather},
       {"moe.reduce_scatter", checkReduceScatter},
       {"moe.all_reduce", checkAllReduce},
+      {"moe.dispatch_counts", checkDispatchCounts},
   };
 }
 

@@ -133,6 +133,27 @@ Status checkGroupedMatmulScatter(const Plan &plan, const OpInfo &op) {
   return checkCombine(c, product, c.in(3), c.in(4), c.out(0));
 }
 
+//===----------------------------------------------------------------------===//
+// moe.sort_chunks
+//===----------------------------------------------------------------------===//
+
+Status checkSortChunks(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(2, 0, 1));
+  MOERT_RETURN_IF_ERROR(c.intAttr("sources", 1));
+  MOERT_RETURN_IF_ERROR(c.boolAttr("inverse"));
+  if (c.in(0).shape.empty())
+    return c.fail("needs rows of rank 1 or more");
+  MOERT_RETURN_IF_ERROR(c.type(c.in(1), "chunk_sizes", DType::I32, 1));
+  if (c.in(1).shape[0] % op.intAttr("sources"))
+    return c.fail(fmt::format("cannot split {} chunk sizes over {} sources",
+                              c.in(1).shape[0], op.intAttr("sources")));
+  MOERT_RETURN_IF_ERROR(c.shape(c.out(0), "output", c.in(0).shape));
+  if (c.out(0).dtype != c.in(0).dtype)
+    return c.fail("output and input differ in type");
+  return Status();
+}
+
 } // namespace
 
 std::vector<OpSignature> dispatchSignatures() {
@@ -143,6 +164,7 @@ std::vector<OpSignature> dispatchSignatures() {
       {"moe.grouped_matmul", checkGroupedMatmul},
       {"moe.gather_grouped_matmul", checkGatherGroupedMatmul},
       {"moe.grouped_matmul_scatter", checkGroupedMatmulScatter},
+      {"moe.sort_chunks", checkSortChunks},
   };
 }
 

@@ -45,18 +45,42 @@ Status checkLRSchedule(const Plan &plan, const OpInfo &op) {
 // nn.clip_grad_norm
 //===----------------------------------------------------------------------===//
 
-Status checkClipGradNorm(const Plan &plan, const OpInfo &op) {
-  OpChecker c(plan, op);
+/// One or more f32 gradients in, `outputs` f32 scalars out.
+Status checkGradients(const OpChecker &c, const OpInfo &op, size_t outputs) {
   if (op.inputs.empty())
     return c.fail("needs at least one gradient");
-  MOERT_RETURN_IF_ERROR(c.arity(op.inputs.size(), 0, 2));
+  MOERT_RETURN_IF_ERROR(c.arity(op.inputs.size(), 0, outputs));
   for (size_t i = 0; i < op.inputs.size(); ++i)
     if (c.in(i).dtype != DType::F32)
       return c.fail(fmt::format("gradient {} is not f32", i));
+  return Status();
+}
+
+/// The norm and factor outputs and the attributes of a clipping op.
+Status checkClipping(const OpChecker &c) {
   MOERT_RETURN_IF_ERROR(c.type(c.out(0), "norm", DType::F32, 0));
   MOERT_RETURN_IF_ERROR(c.type(c.out(1), "factor", DType::F32, 0));
   MOERT_RETURN_IF_ERROR(c.floatAttr("max_norm"));
   return c.floatAttr("scale");
+}
+
+Status checkClipGradNorm(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(checkGradients(c, op, 2));
+  return checkClipping(c);
+}
+
+Status checkSquareNorm(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(checkGradients(c, op, 1));
+  return c.type(c.out(0), "square_norm", DType::F32, 0);
+}
+
+Status checkClipFactor(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 2));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "square_norm", DType::F32, 0));
+  return checkClipping(c);
 }
 
 //===----------------------------------------------------------------------===//
@@ -87,6 +111,8 @@ std::vector<OpSignature> optimizerSignatures() {
   return {
       {"nn.lr_schedule", checkLRSchedule},
       {"nn.clip_grad_norm", checkClipGradNorm},
+      {"nn.square_norm", checkSquareNorm},
+      {"nn.clip_factor", checkClipFactor},
       {"nn.adamw", checkAdamW},
   };
 }
