@@ -20,6 +20,10 @@ config.substitutions.append(("%moe_src_root", config.moe_src_root))
 # The PyTorch oracle runs on Debian's interpreter, which has python3-torch
 # (scripts/install-deps.sh installs it; without it the oracle tests fail).
 config.substitutions.append(("%python", config.python))
+# Tests of multi-rank launches need `REQUIRES: mpi`.
+if config.mpirun:
+    config.available_features.add("mpi")
+    config.substitutions.append(("%mpirun", config.mpirun))
 
 # The plot script, on the same interpreter (it needs python3-matplotlib).
 config.substitutions.append(

@@ -27,12 +27,14 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <iterator>
+#include <omp.h>
 #include <optional>
 #include <unistd.h>
 
@@ -529,6 +531,11 @@ StatusOr<std::unique_ptr<Communicator>> connect(const Plan &plan) {
     if (!mpi.ok())
       return mpi.status();
     comm = std::move(*mpi);
+    // As torchrun does: ranks sharing a machine share its cores, unless
+    // OMP_NUM_THREADS says otherwise.
+    const char *local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!std::getenv("OMP_NUM_THREADS") && local && std::atoi(local) > 0)
+      omp_set_num_threads(std::max(1, omp_get_num_procs() / std::atoi(local)));
   } else {
     comm = createLocalCommunicator();
   }
