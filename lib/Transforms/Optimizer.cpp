@@ -110,6 +110,10 @@ LogicalResult OptimizerPass::accumulate(func::FuncOp step,
       continue;
     Type type = results[i].getType();
     IntegerAttr shards = shardsOf(step, name);
+    if (shards && shards.getInt() != expertParallel)
+      return step.emitError()
+             << "'" << name.getValue() << "' is split into " << shards.getInt()
+             << " shards, but ep = " << static_cast<int64_t>(expertParallel);
     std::string state = names::gradPrefix + name.str();
     unsigned index = step.getNumArguments();
     step.insertArgument(index, type, stateAttrs(b, state, shards),

@@ -861,6 +861,50 @@ func.func @unpermute_grad_weights(%dy: tensor<16x64xf32>, %rows: tensor<32x64xf3
 }
 
 //===----------------------------------------------------------------------===//
+// Expert-parallel dispatch
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @dispatch_counts_uneven(%c: tensor<10xi32>) {
+  // expected-error @+1 {{'moe.dispatch_counts' op group size (4) does not divide counts dimension 0 (10)}}
+  %s, %r, %k, %l = moe.dispatch_counts %c group = ep size = 4 : tensor<10xi32> -> tensor<4xi32>, tensor<4xi32>, tensor<0xi32>, tensor<0xi32>
+  return
+}
+
+// -----
+
+func.func @dispatch_counts_experts(%c: tensor<6xi32>) {
+  // expected-error @+1 {{'moe.dispatch_counts' op group size (2) does not divide the expert count (3)}}
+  %s, %r, %k, %l = moe.dispatch_counts %c group = ep size = 2 : tensor<6xi32> -> tensor<2xi32>, tensor<2xi32>, tensor<2xi32>, tensor<1xi32>
+  return
+}
+
+// -----
+
+func.func @dispatch_counts_chunks(%c: tensor<16xi32>) {
+  // expected-error @+1 {{'moe.dispatch_counts' op expects chunk_sizes of shape [8], got [4]}}
+  %s, %r, %k, %l = moe.dispatch_counts %c group = ep size = 2 : tensor<16xi32> -> tensor<2xi32>, tensor<2xi32>, tensor<4xi32>, tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @sort_chunks_sources(%x: tensor<64x32xf32>, %c: tensor<6xi32>) {
+  // expected-error @+1 {{'moe.sort_chunks' op sources (4) does not divide chunk_sizes dimension 0 (6)}}
+  %y = moe.sort_chunks %x, %c sources = 4 : tensor<64x32xf32>, tensor<6xi32>
+  return
+}
+
+// -----
+
+func.func @sort_chunks_no_sources(%x: tensor<64x32xf32>, %c: tensor<6xi32>) {
+  // expected-error @+1 {{'moe.sort_chunks' op sources must be at least 1, got 0}}
+  %y = moe.sort_chunks %x, %c sources = 0 : tensor<64x32xf32>, tensor<6xi32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
 // The backward pass
 //===----------------------------------------------------------------------===//
 

@@ -130,6 +130,21 @@ func.func @collectives(%rows: tensor<32x64xbf16>, %send: tensor<4xi32>, %recv: t
   return %a, %b, %s, %r, %n : tensor<128x64xbf16>, tensor<32x64x128xf32>, tensor<2x64x128xf32>, tensor<8x64x128xf32>, tensor<8xi32>
 }
 
+// The alltoall dispatcher's bookkeeping: a member's split sizes, and the
+// regrouping of the rows it receives.
+// CHECK-LABEL: func.func @expert_parallel_dispatch
+func.func @expert_parallel_dispatch(%all: tensor<16xi32>, %rows: tensor<64x32xf32>)
+    -> (tensor<64x32xf32>, tensor<4xi32>) {
+  // CHECK: moe.dispatch_counts %{{.*}} group = ep size = 2 : tensor<16xi32> -> tensor<2xi32>, tensor<2xi32>, tensor<8xi32>, tensor<4xi32>
+  %send, %recv, %chunks, %local = moe.dispatch_counts %all group = ep size = 2
+      : tensor<16xi32> -> tensor<2xi32>, tensor<2xi32>, tensor<8xi32>, tensor<4xi32>
+  // CHECK: moe.sort_chunks %{{.*}}, %{{.*}} sources = 2 : tensor<64x32xf32>, tensor<8xi32>
+  %sorted = moe.sort_chunks %rows, %chunks sources = 2 : tensor<64x32xf32>, tensor<8xi32>
+  // CHECK: moe.sort_chunks %{{.*}}, %{{.*}} sources = 2 inverse : tensor<64x32xf32>, tensor<8xi32>
+  %back = moe.sort_chunks %sorted, %chunks sources = 2 inverse : tensor<64x32xf32>, tensor<8xi32>
+  return %back, %local : tensor<64x32xf32>, tensor<4xi32>
+}
+
 // The backward ops of routing and the router losses.
 // CHECK-LABEL: func.func @routing_backward
 func.func @routing_backward(%dw: tensor<16x2xf32>, %l: tensor<16x8xf32>, %i: tensor<16x2xi32>,

@@ -515,6 +515,30 @@ func.func @clip_grad_norm_no_grads() {
 
 // -----
 
+func.func @square_norm_no_grads() {
+  // expected-error @+1 {{'nn.square_norm' op needs at least one gradient}}
+  %n = "nn.square_norm"() : () -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @clip_factor_scale(%sq: tensor<f32>) {
+  // expected-error @+1 {{'nn.clip_factor' op scale must be in (0, 1], got 2}}
+  %n, %f = nn.clip_factor %sq max_norm = 1.0 scale = 2.0
+  return
+}
+
+// -----
+
+func.func @clip_factor_max_norm(%sq: tensor<f32>) {
+  // expected-error @+1 {{'nn.clip_factor' op max_norm must be non-negative, got -1}}
+  %n, %f = nn.clip_factor %sq max_norm = -1.0 scale = 1.0
+  return
+}
+
+// -----
+
 func.func @clip_grad_norm_max_norm(%g: tensor<64xf32>) {
   // expected-error @+1 {{'nn.clip_grad_norm' op max_norm must be non-negative, got -1}}
   %n, %f = nn.clip_grad_norm %g max_norm = -1.0 scale = 1.0 : tensor<64xf32>

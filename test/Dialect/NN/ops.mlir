@@ -145,6 +145,11 @@ func.func @optimizer_step(%step: tensor<i64>, %p: tensor<64x64xf32>, %g: tensor<
   // max_norm = 0 (no clipping) and scale = 1 (one micro-batch) are the bounds.
   // CHECK: nn.clip_grad_norm %{{.*}} max_norm = 0.000000e+00 scale = 1.000000e+00 : tensor<64xf32>
   %n2, %f2 = nn.clip_grad_norm %b max_norm = 0.0 scale = 1.0 : tensor<64xf32>
+  // The norm of gradients that the ranks of an ep group hold apart.
+  // CHECK: %[[SQ:.*]] = nn.square_norm %{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<64xf32>
+  %sq = nn.square_norm %g, %b : tensor<64x64xf32>, tensor<64xf32>
+  // CHECK: nn.clip_factor %[[SQ]] max_norm = 1.000000e+00 scale = 1.250000e-01
+  %n3, %f3 = nn.clip_factor %sq max_norm = 1.0 scale = 0.125
   // CHECK: nn.adamw %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[LR]], %{{.*}} grad_scale %[[FACTOR]] beta1 = 9.000000e-01 beta2 = 0.94999999999999996 eps = 1.000000e-08 weight_decay = 1.000000e-01 : tensor<64x64xf32>
   %p2, %m2, %v2 = nn.adamw %p, %g, %m, %v, %lr, %step grad_scale %factor beta1 = 0.9 beta2 = 0.95 eps = 1.0e-8
       weight_decay = 0.1 : tensor<64x64xf32>
