@@ -596,6 +596,98 @@ TEST_P(MoeKernels, AllToAllOfOneRankKeepsTheSentRowsAndZeroesTheRest) {
             "more than the 3 of the input");
 }
 
+/// Two members' chunks for two local experts, rows (member, expert) with
+/// sizes {1, 2, 0, 1}: sorted by expert they are m0e0, m1e0 (empty), m0e1,
+/// m1e1; the inverse restores the input.
+TEST_P(MoeKernels, SortChunksRegroupsRowsByExpertAndBack) {
+  PlanFixture f = fixture();
+  int rows = f.tensor({5, 2}), sizes = f.tensor({4}, DType::I32),
+      sorted = f.tensor({5, 2}), back = f.tensor({5, 2});
+  f.op("moe.sort_chunks", {rows, sizes}, {sorted})
+      .setInt("sources", 2)
+      .setBool("inverse", false);
+  f.op("moe.sort_chunks", {sorted, sizes}, {back})
+      .setInt("sources", 2)
+      .setBool("inverse", true);
+  Status status = f.prepare();
+  ASSERT_TRUE(status.ok()) << status.message();
+  // Rows a (m0e0), b c (m0e1), d (m1e1), and a fifth row past the chunks.
+  f.set(rows, std::vector<float>{1, 1, 2, 2, 3, 3, 4, 4, 9, 9});
+  f.set(sizes, std::vector<int32_t>{1, 2, 0, 1});
+  ASSERT_TRUE(f.run().ok());
+  EXPECT_EQ(f.get<float>(sorted),
+            (std::vector<float>{1, 1, 2, 2, 3, 3, 4, 4, 0, 0}));
+  EXPECT_EQ(f.get<float>(back),
+            (std::vector<float>{1, 1, 2, 2, 3, 3, 4, 4, 0, 0}));
+
+  // Sizes {2, 1, 1, 1}: m0e0 = rows 0-1, m0e1 = row 2, m1e0 = row 3, m1e1 =
+  // row 4; by expert: 0, 1, 3, 2, 4.
+  f.set(sizes, std::vector<int32_t>{2, 1, 1, 1});
+  ASSERT_TRUE(f.run().ok());
+  EXPECT_EQ(f.get<float>(sorted),
+            (std::vector<float>{1, 1, 2, 2, 4, 4, 3, 3, 9, 9}));
+  EXPECT_EQ(f.get<float>(back),
+            (std::vector<float>{1, 1, 2, 2, 3, 3, 4, 4, 9, 9}));
+
+  f.set(sizes, std::vector<int32_t>{2, 2, 1, 1});
+  EXPECT_EQ(f.run().message(),
+            "forward op 0 (moe.sort_chunks): chunk_sizes add up to 6 rows, "
+            "more than the 5 of the input");
+  f.set(sizes, std::vector<int32_t>{2, -1, 1, 1});
+  EXPECT_EQ(f.run().message(),
+            "forward op 0 (moe.sort_chunks): chunk_sizes[1] is -1");
+}
+
+/// In a group of one the member sends and keeps everything.
+TEST_P(MoeKernels, DispatchCountsOfOneMemberKeepEveryExpert) {
+  PlanFixture f = fixture();
+  int counts = f.tensor({3}, DType::I32), send = f.tensor({1}, DType::I32),
+      recv = f.tensor({1}, DType::I32), chunks = f.tensor({3}, DType::I32),
+      local = f.tensor({3}, DType::I32);
+  f.op("moe.dispatch_counts", {counts}, {send, recv, chunks, local})
+      .setInt("group", 1)
+      .setInt("size", 1);
+  Status status = f.prepare();
+  ASSERT_TRUE(status.ok()) << status.message();
+  f.set(counts, std::vector<int32_t>{4, 0, 7});
+  ASSERT_TRUE(f.run().ok());
+  EXPECT_EQ(f.get<int32_t>(send), std::vector<int32_t>{11});
+  EXPECT_EQ(f.get<int32_t>(recv), std::vector<int32_t>{11});
+  EXPECT_EQ(f.get<int32_t>(chunks), (std::vector<int32_t>{4, 0, 7}));
+  EXPECT_EQ(f.get<int32_t>(local), (std::vector<int32_t>{4, 0, 7}));
+  f.set(counts, std::vector<int32_t>{4, -2, 7});
+  EXPECT_EQ(f.run().message(), "forward op 0 (moe.dispatch_counts): member 0 "
+                               "counts -2 rows for expert 1");
+}
+
+/// The norm of gradients split over ranks: square_norm, then clip_factor,
+/// equals clip_grad_norm over all of them. Squares 9 + 16 + 144 = 169, so
+/// with scale 1/2 the norm is 6.5 and the factor 0.5 * 2 / (6.5 + 1e-6).
+TEST_P(MoeKernels, ClipFactorOfSummedSquaresMatchesClipGradNorm) {
+  PlanFixture f = fixture();
+  int a = f.tensor({2}), b = f.tensor({1}), whole = f.tensor({}),
+      factor = f.tensor({}), squares = f.tensor({}), splitNorm = f.tensor({}),
+      splitFactor = f.tensor({});
+  f.op("nn.clip_grad_norm", {a, b}, {whole, factor})
+      .setFloat("max_norm", 2.0)
+      .setFloat("scale", 0.5);
+  f.op("nn.square_norm", {a, b}, {squares});
+  f.op("nn.clip_factor", {squares}, {splitNorm, splitFactor})
+      .setFloat("max_norm", 2.0)
+      .setFloat("scale", 0.5);
+  Status status = f.prepare();
+  ASSERT_TRUE(status.ok()) << status.message();
+  f.set(a, std::vector<float>{3, -4});
+  f.set(b, std::vector<float>{12});
+  ASSERT_TRUE(f.run().ok());
+  EXPECT_EQ(f.get<float>(squares), std::vector<float>{169});
+  EXPECT_EQ(f.get<float>(whole), std::vector<float>{6.5f});
+  EXPECT_EQ(f.get<float>(splitNorm), std::vector<float>{6.5f});
+  float expected = static_cast<float>(0.5 * 2.0 / (6.5 + 1e-6));
+  EXPECT_EQ(f.get<float>(factor), std::vector<float>{expected});
+  EXPECT_EQ(f.get<float>(splitFactor), std::vector<float>{expected});
+}
+
 TEST_P(MoeKernels, CollectivesOverLargerGroupsThanTheLaunchAreRefused) {
   PlanFixture f = fixture();
   int a = f.tensor({2, 2}), b = f.tensor({2, 2});
