@@ -3,7 +3,7 @@ files, or the tensors of two safetensors files (or of every safetensors file
 of two checkpoint directories). Prints the worst relative difference of each
 quantity and fails when one exceeds --rtol; `--exact` asks for equal bytes.
 
-  compare_runs.py metrics A.jsonl B.jsonl --rtol 1e-5
+  compare_runs.py metrics A.jsonl B.jsonl --rtol 1e-5  (B may log fewer steps)
   compare_runs.py tensors A B --rtol 1e-4     (files or iter_N directories)
 """
 
@@ -60,10 +60,14 @@ def relative(a, b):
 
 def compare_metrics(a_path, b_path, rtol):
     a, b = read_metrics(a_path), read_metrics(b_path)
-    if [r["step"] for r in a] != [r["step"] for r in b]:
-        sys.exit(f"the runs log different steps: {len(a)} and {len(b)} records")
+    # B may be a resumed run: it covers the last of A's steps.
+    by_step = {r["step"]: r for r in a}
+    missing = [r["step"] for r in b if r["step"] not in by_step]
+    if missing or not b:
+        sys.exit(f"{b_path} logs steps {missing or 'none'} that {a_path} lacks")
     worst = {}
-    for ra, rb in zip(a, b):
+    for rb in b:
+        ra = by_step[rb["step"]]
         if ra["tokens_per_expert"] != rb["tokens_per_expert"]:
             sys.exit(
                 f"step {ra['step']}: tokens per expert differ: "

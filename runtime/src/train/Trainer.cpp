@@ -301,6 +301,14 @@ Status Trainer::train() {
     if (last)
       break;
   }
+  // A run resumed at its last step still saves, as Megatron does: the loaded
+  // state, under its iteration, in --save.
+  if (trainer.iteration == firstStep && !options.save.empty()) {
+    MOERT_RETURN_IF_ERROR(saveCheckpoint(device, options.save, trainer));
+    MOERT_RETURN_IF_ERROR(report([&](MetricsSink &sink) {
+      return sink.onCheckpoint(trainer.iteration, options.save);
+    }));
+  }
   return report([](MetricsSink &sink) { return sink.end(); });
 }
 
