@@ -63,4 +63,14 @@ void LoadOptions::applyTo(ModelConfig &config, KeyOrigins &origins) const {
     config.microBatchSize = *microBatchSize;
     origins["micro_batch_size"] = KeyOrigin{"--micro-batch-size", SourceLoc{}};
   }
+  if (globalBatchSize) {
+    config.globalBatchSize = *globalBatchSize;
+    origins["global_batch_size"] =
+        KeyOrigin{"--global-batch-size", SourceLoc{}};
+  }
+  if (expertParallelSize) {
+    config.expertParallelSize = *expertParallelSize;
+    origins["expert_parallel_size"] =
+        KeyOrigin{"--expert-model-parallel-size", SourceLoc{}};
+  }
 }

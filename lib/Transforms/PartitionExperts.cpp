@@ -154,8 +154,8 @@ LogicalResult PartitionExpertsPass::partition(func::FuncOp function,
 
 void PartitionExpertsPass::runOnOperation() {
   if (expertParallel < 1) {
-    getOperation().emitError()
-        << "ep must be at least 1, got " << static_cast<int64_t>(expertParallel);
+    getOperation().emitError() << "ep must be at least 1, got "
+                               << static_cast<int64_t>(expertParallel);
     return signalPassFailure();
   }
   if (expertParallel == 1)

@@ -410,16 +410,20 @@ private:
 //===----------------------------------------------------------------------===//
 
 void printPlanSummary(const Plan &plan, const data::Sampler &valid) {
-  int64_t parameters = 0;
-  for (const ParameterInfo &p : plan.parameters)
-    parameters += plan.tensors[p.tensor].numElements();
+  int64_t parameters = 0, local = 0;
+  for (const ParameterInfo &p : plan.parameters) {
+    const TensorInfo &t = plan.tensors[p.tensor];
+    parameters += t.numElements() * t.shards;
+    local += t.numElements();
+  }
   fmt::print("Plan:");
   for (const Program &program : plan.programs)
     fmt::print(" {} {} ops,", program.name, program.ops.size());
-  fmt::print(" {} parameters, arena {} bytes; {} validation samples of {} "
-             "tokens\n",
-             parameters, plan.arenaBytes, valid.numSamples(),
-             plan.training.seqLength);
+  fmt::print(" {} parameters", parameters);
+  if (local != parameters)
+    fmt::print(" ({} on each rank)", local);
+  fmt::print(", arena {} bytes; {} validation samples of {} tokens\n",
+             plan.arenaBytes, valid.numSamples(), plan.training.seqLength);
 }
 
 Status train(Trainer &trainer, Device &device, const Options &o,
@@ -427,11 +431,13 @@ Status train(Trainer &trainer, Device &device, const Options &o,
              std::unique_ptr<OracleDump> dump) {
   const Plan &plan = device.plan();
   const TrainOptions &t = s.train;
-  fmt::print("Training {} steps of {} micro-batch{} of {} x {} tokens; {} "
-             "training samples",
+  fmt::print("Training {} steps of {} micro-batch{} of {} x {} tokens",
              t.trainIters, t.microBatches, t.microBatches == 1 ? "" : "es",
-             plan.training.microBatchSize, plan.training.seqLength,
-             data.train->numSamples());
+             plan.training.microBatchSize, plan.training.seqLength);
+  if (plan.training.worldSize > 1)
+    fmt::print(" on each of {} ranks (expert parallelism {})",
+               plan.training.worldSize, plan.training.expertParallelSize);
+  fmt::print("; {} training samples", data.train->numSamples());
   int64_t from = trainer.state().iteration;
   if (t.exitInterval > 0 &&
       (from / t.exitInterval + 1) * t.exitInterval < t.trainIters)

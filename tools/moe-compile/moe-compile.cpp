@@ -77,6 +77,17 @@ static cl::opt<int64_t>
                             "description)"),
                    cl::init(0));
 
+static cl::opt<int64_t>
+    globalBatchSize("global-batch-size",
+                    cl::desc("Sequences per optimizer step over all ranks "
+                             "(overrides the description)"),
+                    cl::init(0));
+
+static cl::opt<int64_t> expertParallelSize(
+    "expert-model-parallel-size",
+    cl::desc("Ranks that split the experts (overrides the description)"),
+    cl::init(0));
+
 static cl::opt<int64_t> worldSize(
     "world-size",
     cl::desc("Ranks the plan runs on (mpirun -np N), each reading its own "
@@ -148,6 +159,10 @@ static std::optional<ModelConfig> load(Diagnostics &diag) {
     options.seqLength = seqLength;
   if (microBatchSize.getNumOccurrences())
     options.microBatchSize = microBatchSize;
+  if (globalBatchSize.getNumOccurrences())
+    options.globalBatchSize = globalBatchSize;
+  if (expertParallelSize.getNumOccurrences())
+    options.expertParallelSize = expertParallelSize;
 
   std::optional<InputFormat> format;
   if (!formatOption.empty()) {

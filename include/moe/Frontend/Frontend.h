@@ -41,6 +41,8 @@ std::optional<InputFormat> detectFlagFormat(const std::vector<Token> &flags,
 struct LoadOptions {
   std::optional<int64_t> seqLength;
   std::optional<int64_t> microBatchSize;
+  std::optional<int64_t> globalBatchSize;
+  std::optional<int64_t> expertParallelSize;
 
   void applyTo(ModelConfig &config, KeyOrigins &origins) const;
 };
