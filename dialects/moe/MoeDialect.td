@@ -102,6 +102,8 @@ def Moe_F32Tensor : StaticShapeTensorOf<[F32]>;
 def Moe_I32Tensor : StaticShapeTensorOf<[I32]>;
 def Moe_MaskTensor : StaticShapeTensorOf<[I1]>;
 def Moe_CommTensor : StaticShapeTensorOf<[F32, BF16, I32]>;
+// A gather also carries masks.
+def Moe_GatherTensor : StaticShapeTensorOf<[F32, BF16, I32, I1]>;
 
 // A rank-0 fp32 tensor (a loss); buildable so formats can leave it implicit.
 def Moe_F32Scalar : Type<And<[TensorOf<[F32]>.predicate, HasAnyRankOfPred<[0]>]>,

@@ -410,8 +410,8 @@ def Moe_AllGatherOp : Moe_CollectiveOp<"all_gather", [Pure, Differentiable]> {
     %g = moe.all_gather %x group = ep size = 4 : tensor<16x64xf32> -> tensor<64x64xf32>
     ```
   }];
-  let arguments = (ins Moe_CommTensor:$input, Moe_CommGroup:$group, I64Attr:$size);
-  let results = (outs Moe_CommTensor:$output);
+  let arguments = (ins Moe_GatherTensor:$input, Moe_CommGroup:$group, I64Attr:$size);
+  let results = (outs Moe_GatherTensor:$output);
   let assemblyFormat = [{
     $input `group` `=` $group `size` `=` $size attr-dict `:` type($input) `->` type($output)
   }];
@@ -480,6 +480,31 @@ def Moe_DispatchCountsOp : Moe_Op<"dispatch_counts", [Pure]> {
     $counts `group` `=` $group `size` `=` $size attr-dict `:` type($counts) `->`
     type($send_sizes) `,` type($recv_sizes) `,` type($chunk_sizes) `,`
     type($local_sizes)
+  }];
+}
+
+def Moe_LocalExpertsOp : Moe_Op<"local_experts", [Pure, AllShapesMatch<["indices", "local_indices", "keep"]>]> {
+  let summary = "the routing entries of this member's experts, renumbered";
+  let description = [{
+    For the allgather and replicated dispatchers: member `p` of the `size`
+    members of `group` holds the `L = experts / size` experts `[p * L, (p + 1)
+    * L)`. An entry `(t, j)` is kept when `indices[t, j]` is one of them and
+    `mask[t, j]` (when given) keeps it; `local_indices[t, j]` is then
+    `indices[t, j] - p * L`, and 0 for a dropped entry. The member's position
+    comes from the launch at run time.
+
+    ```mlir
+    %local, %keep = moe.local_experts %idx group = ep size = 2 experts = 8
+        : tensor<32x2xi32> -> tensor<32x2xi32>, tensor<32x2xi1>
+    ```
+  }];
+  let arguments = (ins Moe_I32Tensor:$indices, Optional<Moe_MaskTensor>:$mask,
+                       Moe_CommGroup:$group, I64Attr:$size, I64Attr:$experts);
+  let results = (outs Moe_I32Tensor:$local_indices, Moe_MaskTensor:$keep);
+  let assemblyFormat = [{
+    $indices (`,` $mask^)? `group` `=` $group `size` `=` $size `experts` `=`
+    $experts attr-dict `:` type($indices) (`,` type($mask)^)? `->`
+    type($local_indices) `,` type($keep)
   }];
 }
 

@@ -155,6 +155,7 @@ moe::frontend::loadMinimal(const std::vector<Token> &flags,
     if (origins.count("tensor_parallel_size"))
       origins["expert_parallel_size"] = origins["tensor_parallel_size"];
   }
+  config.dispatcher = Dispatcher::Replicated;
   config.maxPositionEmbeddings = config.seqLength;
   config.globalBatchSize = config.microBatchSize * state.numMicrobatches;
   if (config.numLayers > 0)

@@ -490,7 +490,8 @@ LogicalResult Emitter::finish(ModuleOp module, std::vector<uint8_t> &bytes) {
       training.evalInterval, training.evalIters, training.saveInterval,
       training.save.c_str(), training.tensorboardDir.c_str(), &dataPath,
       training.split.c_str(), training.perLayerLogging, schedule,
-      training.worldSize, training.expertParallelSize);
+      training.worldSize, training.expertParallelSize,
+      training.dataParallelSize);
   auto root = plan::CreatePlanDirect(
       fb, static_cast<uint32_t>(plan::PlanVersion::Current), &tensors,
       &programs, &inputs, &parameters, &states, model, trainingTable);

@@ -26,6 +26,7 @@ void buildTrainingPipeline(OpPassManager &pm,
   if (options.expertParallel > 1) {
     PartitionExpertsOptions partition;
     partition.expertParallel = options.expertParallel;
+    partition.dispatcher = options.dispatcher;
     pm.addPass(createPartitionExperts(partition));
   }
 

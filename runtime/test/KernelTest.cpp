@@ -660,6 +660,27 @@ TEST_P(MoeKernels, DispatchCountsOfOneMemberKeepEveryExpert) {
                                "counts -2 rows for expert 1");
 }
 
+/// In a group of one every expert is local: the mask passes through.
+TEST_P(MoeKernels, LocalExpertsOfOneMemberKeepEveryMaskedEntry) {
+  PlanFixture f = fixture();
+  int idx = f.tensor({2, 2}, DType::I32), mask = f.tensor({2, 2}, DType::I1),
+      local = f.tensor({2, 2}, DType::I32), keep = f.tensor({2, 2}, DType::I1);
+  f.op("moe.local_experts", {idx, mask}, {local, keep})
+      .setInt("group", 1)
+      .setInt("size", 1)
+      .setInt("experts", 4);
+  Status status = f.prepare();
+  ASSERT_TRUE(status.ok()) << status.message();
+  f.set(idx, std::vector<int32_t>{3, 0, 2, 1});
+  f.set(mask, std::vector<uint8_t>{1, 0, 1, 1});
+  ASSERT_TRUE(f.run().ok());
+  EXPECT_EQ(f.get<int32_t>(local), (std::vector<int32_t>{3, 0, 2, 1}));
+  EXPECT_EQ(f.get<uint8_t>(keep), (std::vector<uint8_t>{1, 0, 1, 1}));
+  f.set(idx, std::vector<int32_t>{3, 4, 2, 1});
+  EXPECT_EQ(f.run().message(), "forward op 0 (moe.local_experts): routing "
+                               "entry 1 names expert 4 of 4");
+}
+
 /// The norm of gradients split over ranks: square_norm, then clip_factor,
 /// equals clip_grad_norm over all of them. Squares 9 + 16 + 144 = 169, so
 /// with scale 1/2 the norm is 6.5 and the factor 0.5 * 2 / (6.5 + 1e-6).

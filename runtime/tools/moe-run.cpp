@@ -144,8 +144,7 @@ struct Settings {
   TrainOptions train;
 };
 
-StatusOr<Settings> resolve(const Options &o, const Plan &plan,
-                           const Communicator &comm) {
+StatusOr<Settings> resolve(const Options &o, const Plan &plan) {
   const TrainingInfo &t = plan.training;
   Settings s;
   s.train.trainIters = o.trainIters.value_or(0);
@@ -163,12 +162,14 @@ StatusOr<Settings> resolve(const Options &o, const Plan &plan,
   s.split = !o.split.empty()   ? o.split
             : !t.split.empty() ? t.split
                                : "969,30,1";
-  if (t.globalBatchSize != t.microBatchSize * t.microBatches * comm.worldSize())
+  if (t.globalBatchSize !=
+      t.microBatchSize * t.microBatches * t.dataParallelSize)
     return Status::error(fmt::format(
         "the plan takes a global batch of {} sequences as {} micro-batch{} "
-        "of {} on each rank, which a launch of {} rank{} does not make",
+        "of {} on each of {} data-parallel rank{}, which do not make it",
         t.globalBatchSize, t.microBatches, t.microBatches == 1 ? "" : "es",
-        t.microBatchSize, comm.worldSize(), comm.worldSize() == 1 ? "" : "s"));
+        t.microBatchSize, t.dataParallelSize,
+        t.dataParallelSize == 1 ? "" : "s"));
   TrainOptions &train = s.train;
   train.exitInterval = o.exitInterval.value_or(0);
   train.microBatches = t.microBatches;
@@ -589,7 +590,7 @@ Status run(const Options &o, std::unique_ptr<Communicator> &comm) {
     if (plan->input(name) < 0)
       return Status::error(fmt::format("the plan has no '{}' input", name));
 
-  StatusOr<Settings> settings = resolve(o, *plan, *comm);
+  StatusOr<Settings> settings = resolve(o, *plan);
   if (!settings.ok())
     return settings.status();
   const Settings &s = *settings;

@@ -99,6 +99,13 @@ static cl::opt<bool> dumpPassPipeline(
     cl::desc("Print the pass pipeline that builds the training step, as "
              "moe-opt --pass-pipeline takes it, to stderr"));
 
+/// The ranks that read micro-batches of their own: every rank, except that
+/// the ranks of an ep group share theirs with the replicated dispatcher.
+static int64_t dataParallelSize(const ModelConfig &c, int64_t world) {
+  return c.dispatcher == Dispatcher::Replicated ? world / c.expertParallelSize
+                                                : world;
+}
+
 /// The training pipeline as the description configures it; fails on a
 /// schedule that cannot run.
 static bool pipelineOptions(const ModelConfig &c, Diagnostics &diag,
@@ -137,17 +144,22 @@ static bool pipelineOptions(const ModelConfig &c, Diagnostics &diag,
                    .str());
     return false;
   }
-  if (global % (c.microBatchSize * world)) {
+  int64_t streams = dataParallelSize(c, world);
+  if (global % (c.microBatchSize * streams)) {
     diag.error(SourceLoc{},
                llvm::formatv("the global batch of {0} sequences does not "
-                             "split into micro-batches of {1} on {2} ranks",
-                             global, c.microBatchSize, world)
+                             "split into micro-batches of {1} on {2} "
+                             "data-parallel ranks",
+                             global, c.microBatchSize, streams)
                    .str());
     return false;
   }
-  o.microBatches = global / (c.microBatchSize * world);
+  o.microBatches = global / (c.microBatchSize * streams);
   o.worldSize = world;
   o.expertParallel = c.expertParallelSize;
+  o.dispatcher = c.dispatcher == Dispatcher::AllToAll    ? "alltoall"
+                 : c.dispatcher == Dispatcher::AllGather ? "allgather"
+                                                         : "replicated";
   o.recompute = c.layerRecompute;
   o.planMemory = emit == Emit::Plan;
   return true;
@@ -312,6 +324,7 @@ int main(int argc, char **argv) {
                                                      : config->microBatchSize;
   training.worldSize = worldSize ? worldSize : config->expertParallelSize;
   training.expertParallelSize = config->expertParallelSize;
+  training.dataParallelSize = dataParallelSize(*config, training.worldSize);
   training.logInterval = config->logInterval;
   training.evalInterval = config->evalInterval;
   training.evalIters = config->evalIters;

@@ -23,7 +23,9 @@ enum class PositionEmbedding { RoPE, LearnedAbsolute, None };
 enum class Router { TopK, Sinkhorn, ExpertChoice };
 enum class LoadBalancing { AuxLoss, SeqAuxLoss, None };
 enum class DropPolicy { Probs, Position };
-enum class Dispatcher { AllGather, AllToAll };
+// Replicated: the minimal pretraining guide's expert parallelism, where the
+// ranks of an ep group see the same tokens and sum their experts' outputs.
+enum class Dispatcher { AllGather, AllToAll, Replicated };
 enum class LRDecay { Constant, Linear, Cosine };
 enum class Precision { FP32, BF16, FP16 };
 

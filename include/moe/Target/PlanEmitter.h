@@ -37,6 +37,7 @@ struct PlanTrainingInfo {
   bool perLayerLogging = false;
   int64_t worldSize = 1;          // ranks the plan runs on
   int64_t expertParallelSize = 1; // ranks that split the experts
+  int64_t dataParallelSize = 1;   // ranks reading micro-batches of their own
 };
 
 /// Serialises the module's @forward, @forward_backward and @optimizer_step,

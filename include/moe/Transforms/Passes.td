@@ -145,8 +145,8 @@ def PartitionExperts : Pass<"moe-partition-experts", "::mlir::ModuleOp"> {
     parallelism `ep`: member `p` of each group of `ep` ranks holds the experts
     `[p * E / ep, (p + 1) * E / ep)`. Each expert weight argument keeps only
     that slice (`moe.expert_shards = ep`), and around the experts of every
-    MoE layer the alltoall dispatcher moves the permuted rows to the members
-    that hold their experts and back:
+    MoE layer the alltoall dispatcher (the default) moves the permuted rows
+    to the members that hold their experts and back:
 
     1. `moe.all_gather` of the permutation's `group_sizes` over `ep` and
        `moe.dispatch_counts`: the split sizes of this member;
@@ -157,6 +157,16 @@ def PartitionExperts : Pass<"moe-partition-experts", "::mlir::ModuleOp"> {
     4. `moe.sort_chunks inverse` and `moe.all_to_all_v` back, then the
        unchanged `moe.unpermute`.
 
+    With `dispatcher=allgather` every member instead gathers the tokens,
+    routing entries, masks and combine weights of the whole group
+    (`moe.all_gather`), keeps the entries of its own experts
+    (`moe.local_experts`), permutes, runs and combines them, and a
+    `moe.reduce_scatter` sums the members' shares and returns each member its
+    own tokens. With `dispatcher=replicated` (the minimal pretraining guide's
+    expert parallelism) the members of a group already hold the same tokens:
+    each one keeps its experts' entries, and a `moe.all_reduce` sums the
+    outputs.
+
     Routing, capacity and the aux loss stay on each rank's own tokens, as in
     Megatron. moe-autodiff mirrors the collectives in the backward pass.
     `ep = 1` leaves the graph as it is.
@@ -164,6 +174,8 @@ def PartitionExperts : Pass<"moe-partition-experts", "::mlir::ModuleOp"> {
   let options = [
     Option<"expertParallel", "ep", "int64_t", "1",
            "ranks that split the experts (expert_model_parallel_size)">,
+    Option<"dispatcher", "dispatcher", "std::string", "\"alltoall\"",
+           "alltoall, allgather or replicated (moe_token_dispatcher_type)">,
   ];
   let dependentDialects = ["::mlir::moe::MoeDialect"];
 }

@@ -59,6 +59,11 @@ struct TrainingPipelineOptions
       *this, "ep",
       llvm::cl::desc("ranks that split the experts (expert parallelism)"),
       llvm::cl::init(1)};
+  Option<std::string> dispatcher{
+      *this, "dispatcher",
+      llvm::cl::desc("how expert parallelism moves tokens: alltoall, "
+                     "allgather or replicated"),
+      llvm::cl::init("alltoall")};
   Option<bool> recompute{
       *this, "recompute",
       llvm::cl::desc("recompute the MoE layers in the backward pass "

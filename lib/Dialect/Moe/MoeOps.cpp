@@ -449,3 +449,13 @@ LogicalResult SortChunksOp::verify() {
   return checkDivides(*this, "sources", getSources(), "chunk_sizes dimension 0",
                       shapeOf(getChunkSizes())[0]);
 }
+
+LogicalResult LocalExpertsOp::verify() {
+  if (failed(checkAtLeast(*this, "group size", getSize(), 1)) ||
+      failed(checkRank(*this, "indices", getIndices().getType(), 2)))
+    return failure();
+  if (getMask() && getMask().getType().getShape() !=
+                       cast<ShapedType>(getIndices().getType()).getShape())
+    return emitOpError("expects a mask of the shape of the indices");
+  return checkDivides(*this, "group size", getSize(), "experts", getExperts());
+}

@@ -132,6 +132,9 @@ struct TrainingInfo {
   ScheduleInfo schedule;
   int64_t worldSize = 1;          // ranks the plan runs on
   int64_t expertParallelSize = 1; // ranks of an ep group
+  /// Ranks reading micro-batches of their own: the world, or world / ep when
+  /// the ranks of an ep group share theirs (replicated experts).
+  int64_t dataParallelSize = 1;
 
   int64_t tokensPerMicroBatch() const { return seqLength * microBatchSize; }
 };

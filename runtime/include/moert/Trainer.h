@@ -71,6 +71,8 @@ private:
   /// Sends an event to every sink, stopping at the first failure.
   template <typename Event> Status report(Event event);
   Status countTokens(const Program &program, ExpertCounts &counts);
+  /// The number of data-parallel streams of micro-batches, and this rank's.
+  std::pair<int64_t, int64_t> dataStream() const;
   /// Averages `means` over the data-parallel ranks and sums `counts` over
   /// every rank; nothing to do in a one-rank launch.
   Status reduceOverRanks(std::initializer_list<double *> means,

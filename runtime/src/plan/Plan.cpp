@@ -383,6 +383,7 @@ private:
     info.perLayerLogging = training->per_layer_logging();
     info.worldSize = training->world_size();
     info.expertParallelSize = training->expert_parallel_size();
+    info.dataParallelSize = training->data_parallel_size();
     const int64_t limit = int64_t(1) << 24;
     if (info.worldSize < 1 || info.worldSize > limit ||
         info.expertParallelSize < 1 || info.worldSize % info.expertParallelSize)
@@ -390,6 +391,12 @@ private:
           "the training settings have a world of {} ranks and an expert "
           "parallelism of {}, which must divide it",
           info.worldSize, info.expertParallelSize));
+    if (info.dataParallelSize != info.worldSize &&
+        info.dataParallelSize * info.expertParallelSize != info.worldSize)
+      return Status::error(fmt::format(
+          "the training settings have {} data-parallel ranks in a world of {} "
+          "with expert parallelism {}",
+          info.dataParallelSize, info.worldSize, info.expertParallelSize));
     if (info.seqLength < 1 || info.microBatchSize < 1 ||
         info.seqLength > limit || info.microBatchSize > limit)
       return Status::error(fmt::format(

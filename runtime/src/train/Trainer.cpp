@@ -85,6 +85,13 @@ Status Trainer::addResults(const Program &program, double scale,
   return Status();
 }
 
+std::pair<int64_t, int64_t> Trainer::dataStream() const {
+  const Communicator &comm = device.communicator();
+  int64_t streams = plan.training.dataParallelSize;
+  // The ranks sharing a stream are consecutive: an ep group.
+  return {streams, comm.rank() / (comm.worldSize() / streams)};
+}
+
 Status Trainer::reduceOverRanks(std::initializer_list<double *> means,
                                 ExpertCounts &counts) {
   Communicator &comm = device.communicator();
@@ -98,16 +105,18 @@ Status Trainer::reduceOverRanks(std::initializer_list<double *> means,
   size_t i = 0;
   for (double *value : means)
     *value = values[i++];
-  // Every rank has the same layers, in the same order.
+  // Every rank has the same layers, in the same order; ranks sharing their
+  // micro-batches count the same tokens.
   std::vector<int32_t> flat;
   for (const auto &[layer, list] : counts)
     flat.insert(flat.end(), list.begin(), list.end());
   MOERT_RETURN_IF_ERROR(comm.allReduce(Group::World, DType::I32, flat.data(),
                                        flat.size(), Reduction::Sum));
+  int64_t replicas = comm.worldSize() / plan.training.dataParallelSize;
   i = 0;
   for (auto &[layer, list] : counts)
     for (int64_t &count : list)
-      count = flat[i++];
+      count = flat[i++] / replicas;
   return Status();
 }
 
@@ -142,12 +151,11 @@ StatusOr<EvalResult> Trainer::evaluate(int64_t iters) {
   EvalResult eval;
   MOERT_RETURN_IF_ERROR(
       setInput(names::jitterSeed, static_cast<int64_t>(trainer.seed)));
-  const Communicator &comm = device.communicator();
+  auto [streams, stream] = dataStream();
   for (int64_t i = 0; i < iters; ++i) {
-    // Each rank evaluates its own share of the validation batches.
-    MOERT_RETURN_IF_ERROR(
-        fillBatch(validSamples, (i * comm.worldSize() + comm.rank()) *
-                                    plan.training.microBatchSize));
+    // Each data-parallel rank evaluates its own share of the batches.
+    MOERT_RETURN_IF_ERROR(fillBatch(
+        validSamples, (i * streams + stream) * plan.training.microBatchSize));
     auto start = std::chrono::steady_clock::now();
     MOERT_RETURN_IF_ERROR(device.run(names::forward));
     MOERT_RETURN_IF_ERROR(device.synchronize());
@@ -185,12 +193,13 @@ Status Trainer::step(StepRecord &record) {
       MOERT_RETURN_IF_ERROR(device.zero(index));
   int64_t batch = plan.training.microBatchSize;
   double share = 1.0 / options.microBatches;
-  // Rank r's micro-batch m is the global batch's micro-batch m * world + r,
-  // so that any world reads the same samples and draws the same jitter.
-  const Communicator &comm = device.communicator();
-  int64_t world = comm.worldSize(), perStep = options.microBatches * world;
+  // Data-parallel rank d's micro-batch m is the global batch's micro-batch
+  // m * streams + d, so that any world reads the same samples and draws the
+  // same jitter.
+  auto [streams, stream] = dataStream();
+  int64_t perStep = options.microBatches * streams;
   for (int64_t m = 0; m < options.microBatches; ++m) {
-    int64_t global = m * world + comm.rank();
+    int64_t global = m * streams + stream;
     MOERT_RETURN_IF_ERROR(
         fillBatch(*trainSamples, trainer.consumedSamples + global * batch));
     MOERT_RETURN_IF_ERROR(setInput(

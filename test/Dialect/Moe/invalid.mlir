@@ -898,6 +898,22 @@ func.func @sort_chunks_sources(%x: tensor<64x32xf32>, %c: tensor<6xi32>) {
 
 // -----
 
+func.func @local_experts_uneven(%i: tensor<16x2xi32>) {
+  // expected-error @+1 {{'moe.local_experts' op group size (3) does not divide experts (8)}}
+  %l, %k = moe.local_experts %i group = ep size = 3 experts = 8 : tensor<16x2xi32> -> tensor<16x2xi32>, tensor<16x2xi1>
+  return
+}
+
+// -----
+
+func.func @local_experts_mask(%i: tensor<16x2xi32>, %m: tensor<16x1xi1>) {
+  // expected-error @+1 {{'moe.local_experts' op expects a mask of the shape of the indices}}
+  %l, %k = moe.local_experts %i, %m group = ep size = 2 experts = 8 : tensor<16x2xi32>, tensor<16x1xi1> -> tensor<16x2xi32>, tensor<16x2xi1>
+  return
+}
+
+// -----
+
 func.func @sort_chunks_no_sources(%x: tensor<64x32xf32>, %c: tensor<6xi32>) {
   // expected-error @+1 {{'moe.sort_chunks' op sources must be at least 1, got 0}}
   %y = moe.sort_chunks %x, %c sources = 0 : tensor<64x32xf32>, tensor<6xi32>

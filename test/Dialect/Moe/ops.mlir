@@ -145,6 +145,21 @@ func.func @expert_parallel_dispatch(%all: tensor<16xi32>, %rows: tensor<64x32xf3
   return %back, %local : tensor<64x32xf32>, tensor<4xi32>
 }
 
+// The allgather and replicated dispatchers: masks travel too, and each member
+// keeps its own experts' entries.
+// CHECK-LABEL: func.func @local_dispatch
+func.func @local_dispatch(%idx: tensor<16x2xi32>, %keep: tensor<16x2xi1>)
+    -> (tensor<32x2xi1>, tensor<16x2xi32>, tensor<16x2xi1>, tensor<16x2xi32>) {
+  // CHECK: moe.all_gather %{{.*}} group = ep size = 2 : tensor<16x2xi1> -> tensor<32x2xi1>
+  %all = moe.all_gather %keep group = ep size = 2 : tensor<16x2xi1> -> tensor<32x2xi1>
+  // CHECK: moe.local_experts %{{.*}}, %{{.*}} group = ep size = 2 experts = 8 : tensor<16x2xi32>, tensor<16x2xi1> -> tensor<16x2xi32>, tensor<16x2xi1>
+  %l, %k = moe.local_experts %idx, %keep group = ep size = 2 experts = 8
+      : tensor<16x2xi32>, tensor<16x2xi1> -> tensor<16x2xi32>, tensor<16x2xi1>
+  // CHECK: moe.local_experts %{{.*}} group = ep size = 4 experts = 8 : tensor<16x2xi32> -> tensor<16x2xi32>, tensor<16x2xi1>
+  %l2, %k2 = moe.local_experts %idx group = ep size = 4 experts = 8 : tensor<16x2xi32> -> tensor<16x2xi32>, tensor<16x2xi1>
+  return %all, %l, %k, %l2 : tensor<32x2xi1>, tensor<16x2xi32>, tensor<16x2xi1>, tensor<16x2xi32>
+}
+
 // The backward ops of routing and the router losses.
 // CHECK-LABEL: func.func @routing_backward
 func.func @routing_backward(%dw: tensor<16x2xf32>, %l: tensor<16x8xf32>, %i: tensor<16x2xi32>,

@@ -97,6 +97,29 @@ Status runDispatchCounts(const KernelArgs &a) {
   return Status();
 }
 
+/// The entries of this member's experts, renumbered from 0; see the op's
+/// description in the dialect.
+Status runLocalExperts(const KernelArgs &a) {
+  int64_t members = a.intAttr("size"), experts = a.intAttr("experts");
+  int64_t local = experts / members;
+  int64_t first = a.comm.group(groupOf(a)).index * local;
+  int64_t n = a.input(0).numElements();
+  const int32_t *indices = a.in<int32_t>(0);
+  const uint8_t *mask = a.inputs.size() > 1 ? a.in<uint8_t>(1) : nullptr;
+  int32_t *localIndices = a.out<int32_t>(0);
+  uint8_t *keep = a.out<uint8_t>(1);
+  for (int64_t i = 0; i < n; ++i) {
+    if (indices[i] < 0 || indices[i] >= experts)
+      return Status::error(fmt::format("routing entry {} names expert {} of {}",
+                                       i, indices[i], experts));
+    bool mine =
+        indices[i] >= first && indices[i] < first + local && (!mask || mask[i]);
+    localIndices[i] = mine ? static_cast<int32_t>(indices[i] - first) : 0;
+    keep[i] = mine;
+  }
+  return Status();
+}
+
 } // namespace
 
 std::vector<Kernel> collectiveKernels() {
@@ -106,6 +129,7 @@ std::vector<Kernel> collectiveKernels() {
       {"moe.reduce_scatter", runReduceScatter},
       {"moe.all_reduce", runAllReduce},
       {"moe.dispatch_counts", runDispatchCounts},
+      {"moe.local_experts", runLocalExperts},
   };
 }
 

@@ -18,16 +18,17 @@ namespace moert {
 namespace {
 
 /// One input and one output of the element type of the input, which a
-/// communicator can carry: f32 or i32.
-Status checkCollective(const OpChecker &c, size_t inputs) {
+/// communicator can carry: f32 or i32, and masks for a gather.
+Status checkCollective(const OpChecker &c, size_t inputs, bool masks = false) {
   MOERT_RETURN_IF_ERROR(c.arity(inputs, 0, 1));
   MOERT_RETURN_IF_ERROR(
       c.intAttr("group", 0, static_cast<int64_t>(plan::CommGroup::MAX)));
   MOERT_RETURN_IF_ERROR(c.intAttr("size", 1));
   DType dtype = c.in(0).dtype;
-  if (dtype != DType::F32 && dtype != DType::I32)
-    return c.fail(fmt::format("carries f32 or i32 tensors, not {}",
-                              c.in(0).typeString()));
+  if (dtype != DType::F32 && dtype != DType::I32 &&
+      !(masks && dtype == DType::I1))
+    return c.fail(fmt::format("carries f32 or i32 tensors{}, not {}",
+                              masks ? " and masks" : "", c.in(0).typeString()));
   if (c.out(0).dtype != dtype)
     return c.fail(fmt::format("output {} differs from input {} in type",
                               c.out(0).typeString(), c.in(0).typeString()));
@@ -59,7 +60,7 @@ Status checkAllToAllV(const Plan &plan, const OpInfo &op) {
 
 Status checkAllGather(const Plan &plan, const OpInfo &op) {
   OpChecker c(plan, op);
-  MOERT_RETURN_IF_ERROR(checkCollective(c, 1));
+  MOERT_RETURN_IF_ERROR(checkCollective(c, 1, /*masks=*/true));
   if (c.in(0).shape.empty())
     return c.fail("needs a tensor of rank 1 or more");
   return checkRows(c, c.in(0).shape[0] * sizeOf(op));
@@ -108,6 +109,27 @@ Status checkDispatchCounts(const Plan &plan, const OpInfo &op) {
   return Status();
 }
 
+Status checkLocalExperts(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(c.arity(1, 1, 2));
+  MOERT_RETURN_IF_ERROR(
+      c.intAttr("group", 0, static_cast<int64_t>(plan::CommGroup::MAX)));
+  MOERT_RETURN_IF_ERROR(c.intAttr("size", 1));
+  MOERT_RETURN_IF_ERROR(c.intAttr("experts", 1));
+  if (op.intAttr("experts") % sizeOf(op))
+    return c.fail(fmt::format("cannot split {} experts over {} members",
+                              op.intAttr("experts"), sizeOf(op)));
+  MOERT_RETURN_IF_ERROR(c.type(c.in(0), "indices", DType::I32, 2));
+  if (c.hasInput(1)) {
+    MOERT_RETURN_IF_ERROR(c.type(c.in(1), "mask", DType::I1, 2));
+    MOERT_RETURN_IF_ERROR(c.shape(c.in(1), "mask", c.in(0).shape));
+  }
+  MOERT_RETURN_IF_ERROR(c.type(c.out(0), "local_indices", DType::I32, 2));
+  MOERT_RETURN_IF_ERROR(c.shape(c.out(0), "local_indices", c.in(0).shape));
+  MOERT_RETURN_IF_ERROR(c.type(c.out(1), "keep", DType::I1, 2));
+  return c.shape(c.out(1), "keep", c.in(0).shape);
+}
+
 } // namespace
 
 std::vector<OpSignature> collectiveSignatures() {
@@ -117,6 +139,7 @@ std::vector<OpSignature> collectiveSignatures() {
       {"moe.reduce_scatter", checkReduceScatter},
       {"moe.all_reduce", checkAllReduce},
       {"moe.dispatch_counts", checkDispatchCounts},
+      {"moe.local_experts", checkLocalExperts},
   };
 }
 
