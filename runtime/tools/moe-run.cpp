@@ -464,6 +464,15 @@ Status train(Trainer &trainer, Device &device, const Options &o,
     trainer.addSink(std::move(dump));
   }
   MOERT_RETURN_IF_ERROR(trainer.train());
+  if (device.communicator().worldSize() > 1 && trainer.stepsTaken() > 0) {
+    const CommTraffic &sent = trainer.stepTraffic();
+    double perStep = 1.0 / (1 << 20) / trainer.stepsTaken();
+    fmt::print("Sent by rank 0 per step: all-to-all {:.3f} MiB, all-gather "
+               "{:.3f} MiB, reduce-scatter {:.3f} MiB, all-reduce {:.3f} "
+               "MiB\n",
+               sent.allToAll * perStep, sent.allGather * perStep,
+               sent.reduceScatter * perStep, sent.allReduce * perStep);
+  }
   if (!o.saveWeights.empty())
     MOERT_RETURN_IF_ERROR(saveSafetensors(device, o.saveWeights));
   return Status();

@@ -44,6 +44,17 @@ struct GroupMembers {
 StatusOr<std::array<GroupMembers, numGroups>>
 groupLayout(int rank, int worldSize, int ep);
 
+/// The bytes a rank has sent to other ranks, by kind of collective, as the
+/// algorithms count them: an all-to-all its rows for other members, a
+/// gather its input once per other member, a ring reduce-scatter (n - 1) / n
+/// of its input and a ring all-reduce twice that.
+struct CommTraffic {
+  int64_t allToAll = 0, allGather = 0, reduceScatter = 0, allReduce = 0;
+  int64_t total() const {
+    return allToAll + allGather + reduceScatter + allReduce;
+  }
+};
+
 /// Collectives over the groups of one launch. Buffers live where the
 /// backend the communicator serves keeps tensors (host memory for the CPU).
 /// A failure on any rank makes every rank's pending and later collectives
@@ -86,9 +97,14 @@ public:
   /// Fails every collective from now on, on every rank, with `reason`.
   virtual void abort(const std::string &reason) = 0;
 
+  /// What this rank has sent so far.
+  const CommTraffic &traffic() const { return sent; }
+
 protected:
   explicit Communicator(std::array<GroupMembers, numGroups> groups)
       : groups(std::move(groups)) {}
+
+  CommTraffic sent;
 
 private:
   std::array<GroupMembers, numGroups> groups;

@@ -59,6 +59,10 @@ public:
 
   const TrainerState &state() const { return trainer; }
 
+  /// What this rank sent to others in the steps train() took, and how many.
+  const CommTraffic &stepTraffic() const { return traffic; }
+  int64_t stepsTaken() const { return stepsRun; }
+
   /// Writes the inputs of the micro-batch of `samples` starting at `first`
   /// to the device.
   Status fillBatch(const data::Sampler &samples, int64_t first);
@@ -92,6 +96,8 @@ private:
   TrainOptions options;
   TrainerState trainer;
   std::vector<std::unique_ptr<MetricsSink>> sinks;
+  CommTraffic traffic;
+  int64_t stepsRun = 0;
 };
 
 } // namespace moert

@@ -74,6 +74,8 @@ public:
     MPI_Op op = reduction == Reduction::Max ? MPI_MAX : MPI_SUM;
     MOERT_MPI(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), *type,
                             op, comm(group)));
+    int n = this->group(group).size();
+    sent.allReduce += 2 * (n - 1) * count * dtypeSize(dtype) / n;
     if (reduction == Reduction::Mean) {
       float scale = 1.0f / static_cast<float>(this->group(group).size());
       float *values = static_cast<float *>(data);
@@ -88,6 +90,7 @@ public:
     MOERT_RETURN_IF_ERROR(checkCount(bytes, "all-gather"));
     MOERT_MPI(MPI_Allgather(input, static_cast<int>(bytes), MPI_BYTE, output,
                             static_cast<int>(bytes), MPI_BYTE, comm(group)));
+    sent.allGather += (this->group(group).size() - 1) * bytes;
     return Status();
   }
 
@@ -103,6 +106,8 @@ public:
     MPI_Op op = reduction == Reduction::Max ? MPI_MAX : MPI_SUM;
     MOERT_MPI(MPI_Reduce_scatter_block(input, output, static_cast<int>(count),
                                        *type, op, comm(group)));
+    sent.reduceScatter +=
+        (this->group(group).size() - 1) * count * dtypeSize(dtype);
     if (reduction == Reduction::Mean) {
       float scale = 1.0f / static_cast<float>(this->group(group).size());
       float *values = static_cast<float *>(output);
@@ -134,19 +139,20 @@ public:
           groupName(group), arriving, outputRows, this->group(group).index));
     std::vector<int> sendCounts(members), sendOffsets(members),
         recvCounts(members), recvOffsets(members);
-    int64_t sent = 0, received = 0;
+    int64_t outgoing = 0, received = 0;
     for (int j = 0; j < members; ++j) {
       sendCounts[j] = static_cast<int>(sendRows[j] * rowBytes);
-      sendOffsets[j] = static_cast<int>(sent);
-      sent += sendCounts[j];
+      sendOffsets[j] = static_cast<int>(outgoing);
+      outgoing += sendCounts[j];
       recvCounts[j] = static_cast<int>(recvRows[j] * rowBytes);
       recvOffsets[j] = static_cast<int>(received);
       received += recvCounts[j];
     }
-    MOERT_RETURN_IF_ERROR(checkCount(sent, "all-to-all"));
+    MOERT_RETURN_IF_ERROR(checkCount(outgoing, "all-to-all"));
     MOERT_MPI(MPI_Alltoallv(input, sendCounts.data(), sendOffsets.data(),
                             MPI_BYTE, output, recvCounts.data(),
                             recvOffsets.data(), MPI_BYTE, c));
+    sent.allToAll += outgoing - sendCounts[this->group(group).index];
     return Status();
   }
 

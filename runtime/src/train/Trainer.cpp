@@ -262,7 +262,14 @@ Status Trainer::train() {
   while (trainer.iteration < options.trainIters) {
     auto start = std::chrono::steady_clock::now();
     StepRecord current;
+    CommTraffic before = device.communicator().traffic();
     MOERT_RETURN_IF_ERROR(step(current));
+    const CommTraffic &after = device.communicator().traffic();
+    traffic.allToAll += after.allToAll - before.allToAll;
+    traffic.allGather += after.allGather - before.allGather;
+    traffic.reduceScatter += after.reduceScatter - before.reduceScatter;
+    traffic.allReduce += after.allReduce - before.allReduce;
+    ++stepsRun;
     current.secondsPerStep = secondsSince(start);
     current.step = trainer.iteration;
     MOERT_RETURN_IF_ERROR(
