@@ -73,6 +73,12 @@ def Moe_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getExpertShardsAttrName() {
       return "moe.expert_shards";
     }
+    // On an AdamW moment under the distributed optimizer: the tensor is this
+    // rank's slice of the flattened, zero-padded moment, one of N over the
+    // ranks holding the parameter.
+    static constexpr ::llvm::StringLiteral getFlatShardsAttrName() {
+      return "moe.flat_shards";
+    }
     // The attributes of function results: a named result ("lm_loss"), the
     // gradient of a parameter, or the new value of the argument named so,
     // written in place.

@@ -508,6 +508,63 @@ def Moe_LocalExpertsOp : Moe_Op<"local_experts", [Pure, AllShapesMatch<["indices
   }];
 }
 
+def Moe_FlattenOp : Moe_Op<"flatten", [Pure]> {
+  let summary = "a tensor as one dimension, zero-padded to a length";
+  let description = [{
+    The input's elements in row-major order, then zeros up to the output's
+    length (at least the input's element count). With `moe.local_shard` and
+    `moe.unflatten` it lays a parameter out as the distributed optimizer
+    shards it: every rank of a group owns one equal slice.
+
+    ```mlir
+    %f = moe.flatten %w : tensor<10x3xf32> -> tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins Moe_F32Tensor:$input);
+  let results = (outs Moe_F32Tensor:$output);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($output)
+  }];
+}
+
+def Moe_UnflattenOp : Moe_Op<"unflatten", [Pure]> {
+  let summary = "the leading elements of a flat tensor in a shape";
+  let description = [{
+    The inverse of `moe.flatten`: the first elements of the input, as many as
+    the output holds, in row-major order; the padding is dropped.
+
+    ```mlir
+    %w = moe.unflatten %f : tensor<32xf32> -> tensor<10x3xf32>
+    ```
+  }];
+  let arguments = (ins Moe_F32Tensor:$input);
+  let results = (outs Moe_F32Tensor:$output);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($output)
+  }];
+}
+
+def Moe_LocalShardOp : Moe_Op<"local_shard", [Pure]> {
+  let summary = "this member's slice of a flat tensor";
+  let description = [{
+    Member `p` of the `size` members of `group` keeps elements `[p * n, (p +
+    1) * n)` of the input, `n` the output's length: the slice it owns under
+    the distributed optimizer, whose update `moe.all_gather` then shares. The
+    member's position comes from the launch at run time.
+
+    ```mlir
+    %s = moe.local_shard %f group = dp size = 4 : tensor<32xf32> -> tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins Moe_F32Tensor:$input, Moe_CommGroup:$group,
+                       I64Attr:$size);
+  let results = (outs Moe_F32Tensor:$output);
+  let assemblyFormat = [{
+    $input `group` `=` $group `size` `=` $size attr-dict `:` type($input) `->`
+    type($output)
+  }];
+}
+
 def Moe_SortChunksOp : Moe_Op<"sort_chunks", [Pure, Differentiable, AllTypesMatch<["input", "output"]>]> {
   let summary = "regroup received rows from (member, expert) to (expert, member) order";
   let description = [{

@@ -94,6 +94,8 @@ std::string moe::frontend::configToJson(const ModelConfig &c) {
       {"tokenizer_model", c.tokenizerModel},
       {"moe_per_layer_logging", c.perLayerLogging},
       {"moe_layer_recompute", c.layerRecompute},
+      {"expert_model_parallel_size", c.expertParallelSize},
+      {"use_distributed_optimizer", c.distributedOptimizer},
       {"global_batch_size",
        c.globalBatchSize ? c.globalBatchSize : c.microBatchSize},
       {"train_iters", c.trainIters},

@@ -214,6 +214,7 @@ bool finishNemo(ModelConfig &config, const NemoState &state,
                      value + "'");
       return false;
     }
+    config.distributedOptimizer = value == "distributed_fused_adam";
   }
   if (state.betas) {
     const RawValue &betas = state.betas->value;

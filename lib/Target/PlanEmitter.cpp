@@ -71,6 +71,14 @@ plan::Init initOf(StringRef name) {
 
 /// The plan's global tables (tensors, named inputs, parameters and states,
 /// shared by every program) and one program per function.
+/// How a persistent tensor is split over ranks (see plan.fbs).
+struct Layout {
+  int64_t shards = 1;
+  int64_t flatShards = 1;
+  plan::CommGroup flatGroup = plan::CommGroup::DP;
+  std::vector<int64_t> flatShape;
+};
+
 class Emitter {
 public:
   Emitter(const ::moe::target::PlanModelInfo &info,
@@ -84,7 +92,10 @@ private:
   FailureOr<plan::DType> dtypeOf(Operation *where, Type type);
   FailureOr<int> addTensor(Operation *where, Value value, StringRef name,
                            plan::TensorKind kind, int64_t offset,
-                           std::vector<uint8_t> data = {}, int64_t shards = 1);
+                           std::vector<uint8_t> data = {},
+                           const Layout &layout = {});
+  FailureOr<Layout> layoutOf(func::FuncOp function, unsigned arg,
+                             StringRef name);
   FailureOr<int> addPersistent(func::FuncOp function, BlockArgument arg);
   LogicalResult addArguments(func::FuncOp function);
   LogicalResult addUpdates(func::FuncOp function);
@@ -156,7 +167,8 @@ FailureOr<plan::DType> Emitter::dtypeOf(Operation *where, Type type) {
 
 FailureOr<int> Emitter::addTensor(Operation *where, Value value, StringRef name,
                                   plan::TensorKind kind, int64_t offset,
-                                  std::vector<uint8_t> data, int64_t shards) {
+                                  std::vector<uint8_t> data,
+                                  const Layout &layout) {
   Type type = value.getType();
   std::vector<int64_t> shape;
   Type element = type;
@@ -167,9 +179,10 @@ FailureOr<int> Emitter::addTensor(Operation *where, Value value, StringRef name,
   FailureOr<plan::DType> dtype = dtypeOf(where, element);
   if (failed(dtype))
     return failure();
-  tensors.push_back(
-      plan::CreateTensorDirect(fb, name.str().c_str(), *dtype, &shape, kind,
-                               offset, data.empty() ? nullptr : &data, shards));
+  tensors.push_back(plan::CreateTensorDirect(
+      fb, name.str().c_str(), *dtype, &shape, kind, offset,
+      data.empty() ? nullptr : &data, layout.shards, layout.flatShards,
+      layout.flatGroup, layout.flatShards > 1 ? &layout.flatShape : nullptr));
   int index = static_cast<int>(tensors.size() - 1);
   tensorOf[value] = index;
   return index;
@@ -195,10 +208,11 @@ FailureOr<int> Emitter::addPersistent(func::FuncOp function,
     plan::TensorKind kind = role == roles[0]   ? plan::TensorKind::Input
                             : role == roles[1] ? plan::TensorKind::Parameter
                                                : plan::TensorKind::State;
-    auto shards = function.getArgAttrOfType<IntegerAttr>(
-        i, MoeDialect::getExpertShardsAttrName());
-    FailureOr<int> index = addTensor(function, arg, name.getValue(), kind, 0,
-                                     {}, shards ? shards.getInt() : 1);
+    FailureOr<Layout> layout = layoutOf(function, i, name.getValue());
+    if (failed(layout))
+      return failure();
+    FailureOr<int> index =
+        addTensor(function, arg, name.getValue(), kind, 0, {}, *layout);
     if (failed(index))
       return failure();
     persistent[name.getValue()] = *index;
@@ -217,6 +231,38 @@ FailureOr<int> Emitter::addPersistent(func::FuncOp function,
   }
   return function.emitError()
          << "argument " << i << " is neither an input, a parameter nor a state";
+}
+
+/// A moment of the distributed optimizer takes its flat layout from its
+/// parameter, an argument of the same function.
+FailureOr<Layout> Emitter::layoutOf(func::FuncOp function, unsigned arg,
+                                    StringRef name) {
+  Layout layout;
+  if (auto shards = function.getArgAttrOfType<IntegerAttr>(
+          arg, MoeDialect::getExpertShardsAttrName()))
+    layout.shards = shards.getInt();
+  auto flat = function.getArgAttrOfType<IntegerAttr>(
+      arg, MoeDialect::getFlatShardsAttrName());
+  if (!flat)
+    return layout;
+  layout.flatShards = flat.getInt();
+  layout.flatGroup =
+      layout.shards > 1 ? plan::CommGroup::EDP : plan::CommGroup::DP;
+  for (StringRef prefix : {names::expAvgPrefix, names::expAvgSqPrefix}) {
+    if (!name.starts_with(prefix))
+      continue;
+    auto paramName =
+        StringAttr::get(function.getContext(), name.drop_front(prefix.size()));
+    for (BlockArgument param : function.getArguments())
+      if (function.getArgAttr(param.getArgNumber(),
+                              MoeDialect::getParamAttrName()) == paramName) {
+        auto shape = cast<ShapedType>(param.getType()).getShape();
+        layout.flatShape.assign(shape.begin(), shape.end());
+        return layout;
+      }
+  }
+  return function.emitError() << "argument " << arg << " ('" << name
+                              << "') is a flat shard of no parameter";
 }
 
 LogicalResult Emitter::addArguments(func::FuncOp function) {

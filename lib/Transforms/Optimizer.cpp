@@ -26,6 +26,9 @@ struct Gradient {
   StringAttr name; // the parameter's
   Type type;
   IntegerAttr shards; // moe.expert_shards of the parameter, if any
+  // Under the distributed optimizer: the ranks that share the parameter's
+  // AdamW state, and the length of each one's slice (0: not shared out).
+  int64_t holders = 1, sliceLength = 0;
 };
 
 struct OptimizerPass : public moe::impl::OptimizerBase<OptimizerPass> {
@@ -79,6 +82,20 @@ DictionaryAttr stateAttrs(OpBuilder &b, StringRef name, IntegerAttr shards) {
   return roleAttrs(b, MoeDialect::getStateAttrName(), name, shards);
 }
 
+/// The ranks that hold copies of the parameter of `g`.
+moe::CommGroupAttr holderGroup(const Gradient &g) {
+  return moe::CommGroupAttr::get(
+      g.name.getContext(), g.shards ? moe::CommGroup::edp : moe::CommGroup::dp);
+}
+
+/// `value`, of the parameter of `g`, as one zero-padded dimension that its
+/// holders' slices cover.
+Value flattened(OpBuilder &b, Location loc, Value value, const Gradient &g) {
+  return b.create<moe::FlattenOp>(
+      loc, RankedTensorType::get({g.sliceLength * g.holders}, b.getF32Type()),
+      value);
+}
+
 /// Has the op that computes a weight's whole gradient add it into the
 /// accumulator itself (its `accumulate` operand), when it is one of the ops
 /// that can; the gradient then never has a buffer of its own.
@@ -129,7 +146,11 @@ LogicalResult OptimizerPass::accumulate(func::FuncOp step,
       results[i] = b.create<nn::AddOp>(step.getLoc(), accumulator, results[i]);
     }
     resultAttrs[i] = dictionary(b, MoeDialect::getUpdateAttrName(), state);
-    gradients.push_back({name, type, shards});
+    int64_t holders = shards ? worldSize / expertParallel : worldSize;
+    int64_t elements = cast<ShapedType>(type).getNumElements();
+    int64_t slice =
+        distributed && holders > 1 ? (elements + holders - 1) / holders : 0;
+    gradients.push_back({name, type, shards, holders, slice});
   }
   if (gradients.empty())
     return step.emitError("returns no moe.grad results; run -moe-autodiff "
@@ -207,15 +228,18 @@ OptimizerPass::reduceOverRanks(OpBuilder &b, Location loc, ValueRange grads,
                                ArrayRef<Gradient> gradients) {
   SmallVector<Value> reduced(grads);
   for (auto [grad, g] : llvm::zip(reduced, gradients)) {
-    bool sharded = static_cast<bool>(g.shards);
-    int64_t holders = sharded ? worldSize / expertParallel : worldSize;
-    if (holders == 1)
+    if (g.holders == 1)
       continue;
+    if (g.sliceLength) {
+      // The distributed optimizer: each holder keeps the sum of its slice.
+      grad = b.create<moe::ReduceScatterOp>(
+          loc, RankedTensorType::get({g.sliceLength}, b.getF32Type()),
+          flattened(b, loc, grad, g), holderGroup(g),
+          b.getI64IntegerAttr(g.holders));
+      continue;
+    }
     grad = b.create<moe::AllReduceOp>(
-        loc, grad,
-        moe::CommGroupAttr::get(b.getContext(), sharded ? moe::CommGroup::edp
-                                                        : moe::CommGroup::dp),
-        b.getI64IntegerAttr(holders),
+        loc, grad, holderGroup(g), b.getI64IntegerAttr(g.holders),
         moe::ReductionAttr::get(b.getContext(), moe::Reduction::sum));
   }
   return reduced;
@@ -227,6 +251,19 @@ OptimizerPass::clipFactor(OpBuilder &b, Location loc, ArrayRef<Value> grads,
   // The summed gradients of the global batch: micro-batches on each rank.
   FloatAttr maxNorm = b.getF64FloatAttr(clipGrad);
   FloatAttr scale = b.getF64FloatAttr(1.0 / (microBatches * worldSize));
+  if (llvm::any_of(gradients,
+                   [](const Gradient &g) { return g.sliceLength; })) {
+    // Every rank holds different slices and experts: the squares of all of
+    // them add over the world.
+    Value squares = b.create<nn::SquareNormOp>(loc, grads);
+    squares = b.create<moe::AllReduceOp>(
+        loc, squares,
+        moe::CommGroupAttr::get(b.getContext(), moe::CommGroup::world),
+        b.getI64IntegerAttr(worldSize),
+        moe::ReductionAttr::get(b.getContext(), moe::Reduction::sum));
+    auto clip = b.create<nn::ClipFactorOp>(loc, squares, maxNorm, scale);
+    return {clip.getNorm(), clip.getFactor()};
+  }
   SmallVector<Value> dense, sharded;
   for (auto [grad, g] : llvm::zip(grads, gradients))
     (g.shards && expertParallel > 1 ? sharded : dense).push_back(grad);
@@ -274,10 +311,22 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
   for (const char *role :
        {"", names::gradPrefix, names::expAvgPrefix, names::expAvgSqPrefix})
     for (const Gradient &g : gradients) {
-      argTypes.push_back(g.type);
-      argAttrs.push_back(*role ? stateAttrs(b, role + g.name.str(), g.shards)
-                               : roleAttrs(b, MoeDialect::getParamAttrName(),
-                                           g.name, g.shards));
+      bool moment = StringRef(role) == names::expAvgPrefix ||
+                    StringRef(role) == names::expAvgSqPrefix;
+      if (!moment || !g.sliceLength) {
+        argTypes.push_back(g.type);
+        argAttrs.push_back(*role ? stateAttrs(b, role + g.name.str(), g.shards)
+                                 : roleAttrs(b, MoeDialect::getParamAttrName(),
+                                             g.name, g.shards));
+        continue;
+      }
+      argTypes.push_back(
+          RankedTensorType::get({g.sliceLength}, b.getF32Type()));
+      SmallVector<NamedAttribute> attrs(
+          stateAttrs(b, role + g.name.str(), g.shards).getValue());
+      attrs.push_back(b.getNamedAttr(MoeDialect::getFlatShardsAttrName(),
+                                     b.getI64IntegerAttr(g.holders)));
+      argAttrs.push_back(b.getDictionaryAttr(attrs));
     }
   auto function = func::FuncOp::create(loc, names::optimizerStep,
                                        b.getFunctionType(argTypes, {}));
@@ -315,11 +364,26 @@ LogicalResult OptimizerPass::buildStep(ModuleOp module,
     // Megatron decays neither biases nor 1-D parameters (norm weights).
     bool decays = cast<ShapedType>(gradients[i].type).getRank() > 1 &&
                   !gradients[i].name.getValue().ends_with(".bias");
+    const Gradient &g = gradients[i];
+    Value param = params[i];
+    if (g.sliceLength)
+      param = b.create<moe::LocalShardOp>(
+          loc, expAvg[i].getType(), flattened(b, loc, param, g), holderGroup(g),
+          b.getI64IntegerAttr(g.holders));
     auto update = b.create<nn::AdamWOp>(
-        loc, params[i], reduced[i], expAvg[i], expAvgSq[i], rate, step, factor,
+        loc, param, reduced[i], expAvg[i], expAvgSq[i], rate, step, factor,
         b.getF64FloatAttr(beta1), b.getF64FloatAttr(beta2),
         b.getF64FloatAttr(eps), b.getF64FloatAttr(decays ? weightDecay : 0.0));
-    newParams.push_back(update.getNewParam());
+    Value updated = update.getNewParam();
+    if (g.sliceLength) {
+      // Every holder's updated slice, then the parameter again.
+      Value whole = b.create<moe::AllGatherOp>(
+          loc,
+          RankedTensorType::get({g.sliceLength * g.holders}, b.getF32Type()),
+          updated, holderGroup(g), b.getI64IntegerAttr(g.holders));
+      updated = b.create<moe::UnflattenOp>(loc, g.type, whole);
+    }
+    newParams.push_back(updated);
     newExpAvg.push_back(update.getNewExpAvg());
     newExpAvgSq.push_back(update.getNewExpAvgSq());
   }

@@ -23,6 +23,7 @@ void buildTrainingPipeline(OpPassManager &pm,
   optimizer.microBatches = options.microBatches;
   optimizer.worldSize = options.worldSize;
   optimizer.expertParallel = options.expertParallel;
+  optimizer.distributed = options.distributedOptimizer;
   if (options.expertParallel > 1) {
     PartitionExpertsOptions partition;
     partition.expertParallel = options.expertParallel;

@@ -681,6 +681,32 @@ TEST_P(MoeKernels, LocalExpertsOfOneMemberKeepEveryMaskedEntry) {
                                "entry 1 names expert 4 of 4");
 }
 
+/// The distributed optimizer's layout: flat and zero-padded, this member's
+/// slice (the only one of a group of one), and the leading elements back.
+TEST_P(MoeKernels, FlattenShardAndUnflattenRoundTrip) {
+  PlanFixture f = fixture();
+  int x = f.tensor({2, 3}), flat = f.tensor({8}), slice = f.tensor({8}),
+      back = f.tensor({2, 3});
+  f.op("moe.flatten", {x}, {flat});
+  f.op("moe.local_shard", {flat}, {slice}).setInt("group", 0).setInt("size", 1);
+  f.op("moe.unflatten", {slice}, {back});
+  Status status = f.prepare();
+  ASSERT_TRUE(status.ok()) << status.message();
+  f.set(x, std::vector<float>{1, 2, 3, 4, 5, 6});
+  f.set(flat, std::vector<float>(8, -1.0f));
+  ASSERT_TRUE(f.run().ok());
+  EXPECT_EQ(f.get<float>(flat), (std::vector<float>{1, 2, 3, 4, 5, 6, 0, 0}));
+  EXPECT_EQ(f.get<float>(slice), (std::vector<float>{1, 2, 3, 4, 5, 6, 0, 0}));
+  EXPECT_EQ(f.get<float>(back), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+
+  PlanFixture g = fixture();
+  int a = g.tensor({4}), b = g.tensor({3});
+  g.op("moe.local_shard", {a}, {b}).setInt("group", 0).setInt("size", 1);
+  EXPECT_EQ(g.prepare().message(),
+            "forward op 0: op moe.local_shard: input must have shape [3], got "
+            "tensor<4xf32>");
+}
+
 /// The norm of gradients split over ranks: square_norm, then clip_factor,
 /// equals clip_grad_norm over all of them. Squares 9 + 16 + 144 = 169, so
 /// with scale 1/2 the norm is 6.5 and the factor 0.5 * 2 / (6.5 + 1e-6).

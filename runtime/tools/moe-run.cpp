@@ -423,8 +423,16 @@ void printPlanSummary(const Plan &plan, const data::Sampler &valid) {
   fmt::print(" {} parameters", parameters);
   if (local != parameters)
     fmt::print(" ({} on each rank)", local);
-  fmt::print(", arena {} bytes; {} validation samples of {} tokens\n",
-             plan.arenaBytes, valid.numSamples(), plan.training.seqLength);
+  // The AdamW moments: what the distributed optimizer shares out.
+  int64_t moments = 0;
+  for (const auto &[name, index] : plan.states)
+    if (name.rfind(names::expAvgPrefix, 0) == 0 ||
+        name.rfind(names::expAvgSqPrefix, 0) == 0)
+      moments += plan.tensors[index].numBytes();
+  fmt::print(", AdamW state {} bytes, arena {} bytes; {} validation samples "
+             "of {} tokens\n",
+             moments, plan.arenaBytes, valid.numSamples(),
+             plan.training.seqLength);
 }
 
 Status train(Trainer &trainer, Device &device, const Options &o,

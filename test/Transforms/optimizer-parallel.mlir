@@ -1,4 +1,5 @@
 // RUN: moe-opt %s -moe-autodiff -moe-optimizer="micro-batches=2 world-size=4 ep=2" | FileCheck %s
+// RUN: moe-opt %s -moe-autodiff -moe-optimizer="micro-batches=2 world-size=4 ep=2 distributed-optimizer=1" | FileCheck %s --check-prefix=DO
 // RUN: sed 's/, moe.expert_shards = 2 : i64//' %s | moe-opt -moe-autodiff -moe-optimizer="micro-batches=2 world-size=2" | FileCheck %s --check-prefix=DP
 // RUN: not moe-opt %s -moe-autodiff -moe-optimizer="world-size=2" 2>&1 | FileCheck %s --check-prefix=SHARDS
 // SHARDS: error: 'experts.{expert}.w.weight' is split into 2 shards, but ep = 1
@@ -30,6 +31,25 @@
 // CHECK: %[[NORM:.*]], %[[FACTOR:.*]] = nn.clip_factor %[[SQ]] max_norm = 1.000000e+00 scale = 1.250000e-01
 // CHECK: nn.adamw %[[PE]], %[[RE]], {{.*}} grad_scale %[[FACTOR]]
 // CHECK: nn.adamw %[[PW]], %[[RW]], {{.*}} grad_scale %[[FACTOR]]
+
+// The distributed optimizer: each of the 4 holders of the dense weight (128
+// elements, 32 each) and each of the 2 holders of the expert weight (64
+// elements, 32 each) keeps the sum of its slice of the gradient and its slice
+// of the moments, updates its slice of the parameter and gathers the rest.
+// DO-LABEL: func.func @optimizer_step(
+// DO-SAME: tensor<32xf32> {moe.expert_shards = 2 : i64, moe.flat_shards = 2 : i64, moe.state = "exp_avg.experts.{expert}.w.weight"}, %{{.*}}: tensor<32xf32> {moe.flat_shards = 4 : i64, moe.state = "exp_avg.fc.weight"}
+// DO: %[[FE:.*]] = moe.flatten %{{.*}} : tensor<1x8x8xf32> -> tensor<64xf32>
+// DO-NEXT: %[[GE:.*]] = moe.reduce_scatter %[[FE]] group = edp size = 2 : tensor<64xf32> -> tensor<32xf32>
+// DO-NEXT: %[[FW:.*]] = moe.flatten %{{.*}} : tensor<16x8xf32> -> tensor<128xf32>
+// DO-NEXT: %[[GW:.*]] = moe.reduce_scatter %[[FW]] group = dp size = 4 : tensor<128xf32> -> tensor<32xf32>
+// DO-NEXT: %[[SQ:.*]] = nn.square_norm %[[GE]], %[[GW]] : tensor<32xf32>, tensor<32xf32>
+// DO-NEXT: %[[SQALL:.*]] = moe.all_reduce %[[SQ]] group = world size = 4 reduction = sum : tensor<f32>
+// DO-NEXT: %{{.*}}, %[[FACTOR:.*]] = nn.clip_factor %[[SQALL]] max_norm = 1.000000e+00 scale = 1.250000e-01
+// DO: %[[PF:.*]] = moe.flatten %{{.*}} : tensor<1x8x8xf32> -> tensor<64xf32>
+// DO-NEXT: %[[PS:.*]] = moe.local_shard %[[PF]] group = edp size = 2 : tensor<64xf32> -> tensor<32xf32>
+// DO-NEXT: %[[NP:.*]], %{{.*}}, %{{.*}} = nn.adamw %[[PS]], %[[GE]], {{.*}} grad_scale %[[FACTOR]]
+// DO-NEXT: %[[ALL:.*]] = moe.all_gather %[[NP]] group = edp size = 2 : tensor<32xf32> -> tensor<64xf32>
+// DO-NEXT: moe.unflatten %[[ALL]] : tensor<64xf32> -> tensor<1x8x8xf32>
 
 // Without expert parallelism every parameter is whole on every rank.
 // DP-LABEL: func.func @optimizer_step(

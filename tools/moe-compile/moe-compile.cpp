@@ -157,6 +157,7 @@ static bool pipelineOptions(const ModelConfig &c, Diagnostics &diag,
   o.microBatches = global / (c.microBatchSize * streams);
   o.worldSize = world;
   o.expertParallel = c.expertParallelSize;
+  o.distributedOptimizer = c.distributedOptimizer;
   o.dispatcher = c.dispatcher == Dispatcher::AllToAll    ? "alltoall"
                  : c.dispatcher == Dispatcher::AllGather ? "allgather"
                                                          : "replicated";

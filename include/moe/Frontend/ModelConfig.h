@@ -69,6 +69,9 @@ struct ModelConfig {
   Dispatcher dispatcher = Dispatcher::AllGather;
   bool perLayerLogging = false;
   bool layerRecompute = false;
+  // AdamW state sharded over the ranks holding each parameter (Megatron's
+  // --use-distributed-optimizer, NeMo's distributed_fused_adam).
+  bool distributedOptimizer = false;
   bool groupedGemm = false;
   int64_t sharedExpertFfnHiddenSize = 0; // 0: no shared expert
   bool sharedExpertGate = false;         // Qwen2-MoE's sigmoid gate

@@ -82,6 +82,15 @@ def Optimizer : Pass<"moe-optimizer", "::mlir::ModuleOp"> {
     shards the norm's expert part is summed over the `ep` group
     (`nn.square_norm`, `moe.all_reduce`, `nn.clip_factor`), as Megatron
     computes the global norm.
+
+    With `distributed-optimizer` (Megatron's distributed optimizer) each
+    parameter that W > 1 ranks hold is laid out flat and zero-padded to a
+    multiple of their number (`moe.flatten`); the sum of the gradient is
+    reduce-scattered so that each holder keeps one slice, each holder updates
+    its slice of the parameter (`moe.local_shard`) with its slice of the
+    moments, which are all it stores (`moe.flat_shards`), and an
+    `moe.all_gather` and `moe.unflatten` rebuild the parameter on every
+    holder. The norm sums the squares of every rank's slices over the world.
   }];
   let options = [
     Option<"lr", "lr", "double", "1e-4", "peak learning rate">,
@@ -104,6 +113,8 @@ def Optimizer : Pass<"moe-optimizer", "::mlir::ModuleOp"> {
            "ranks of the launch, each a data-parallel rank">,
     Option<"expertParallel", "ep", "int64_t", "1",
            "ranks that split the experts (moe-partition-experts' ep)">,
+    Option<"distributed", "distributed-optimizer", "bool", "false",
+           "shard the AdamW state over the ranks holding each parameter">,
   ];
   let dependentDialects = ["::mlir::nn::NNDialect", "::mlir::moe::MoeDialect"];
 }

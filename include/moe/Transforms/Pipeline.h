@@ -64,6 +64,11 @@ struct TrainingPipelineOptions
       llvm::cl::desc("how expert parallelism moves tokens: alltoall, "
                      "allgather or replicated"),
       llvm::cl::init("alltoall")};
+  Option<bool> distributedOptimizer{
+      *this, "distributed-optimizer",
+      llvm::cl::desc("shard the AdamW state over the ranks holding each "
+                     "parameter"),
+      llvm::cl::init(false)};
   Option<bool> recompute{
       *this, "recompute",
       llvm::cl::desc("recompute the MoE layers in the backward pass "

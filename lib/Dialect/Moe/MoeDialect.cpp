@@ -119,6 +119,16 @@ LogicalResult MoeDialect::verifyRegionArgAttribute(Operation *op, unsigned,
                                                    unsigned argIndex,
                                                    NamedAttribute attr) {
   auto function = dyn_cast<FunctionOpInterface>(op);
+  if (attr.getName() == getFlatShardsAttrName()) {
+    DictionaryAttr attrs =
+        function ? function.getArgAttrDict(argIndex) : DictionaryAttr();
+    if (!attrs || !attrs.contains(getStateAttrName()))
+      return op->emitError()
+             << "argument " << argIndex << ": '" << getFlatShardsAttrName()
+             << "' marks only a state";
+    return expect(op, attr, isInteger(attr.getValue(), 1),
+                  "a positive number of shards");
+  }
   if (attr.getName() == getExpertShardsAttrName()) {
     DictionaryAttr attrs =
         function ? function.getArgAttrDict(argIndex) : DictionaryAttr();

@@ -459,3 +459,35 @@ LogicalResult LocalExpertsOp::verify() {
     return emitOpError("expects a mask of the shape of the indices");
   return checkDivides(*this, "group size", getSize(), "experts", getExperts());
 }
+
+LogicalResult FlattenOp::verify() {
+  if (failed(checkRank(*this, "output", getType(), 1)))
+    return failure();
+  int64_t elements = cast<ShapedType>(getInput().getType()).getNumElements();
+  if (shapeOf(getOutput())[0] < elements)
+    return emitOpError() << "expects an output of at least the input's "
+                         << elements << " elements, got "
+                         << shapeOf(getOutput())[0];
+  return success();
+}
+
+LogicalResult UnflattenOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 1)))
+    return failure();
+  int64_t elements = cast<ShapedType>(getType()).getNumElements();
+  if (shapeOf(getInput())[0] < elements)
+    return emitOpError() << "expects an input of at least the output's "
+                         << elements << " elements, got "
+                         << shapeOf(getInput())[0];
+  return success();
+}
+
+LogicalResult LocalShardOp::verify() {
+  if (failed(checkAtLeast(*this, "group size", getSize(), 1)) ||
+      failed(checkRank(*this, "input", getInput().getType(), 1)) ||
+      failed(checkRank(*this, "output", getType(), 1)))
+    return failure();
+  return checkEqual(*this, "input length", shapeOf(getInput())[0],
+                    "group size times output length",
+                    getSize() * shapeOf(getOutput())[0]);
+}

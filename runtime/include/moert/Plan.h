@@ -44,6 +44,12 @@ struct TensorInfo {
   /// > 1: this rank's slice of a parameter or state split by expert over the
   /// ep group; dimension 0 of the whole tensor is `shards` times shape[0].
   int64_t shards = 1;
+  /// > 1: an AdamW moment under the distributed optimizer: this rank's slice
+  /// of the moment of `flatShape`, flattened, zero-padded and cut into
+  /// `flatShards` slices over `flatGroup` (a plan::CommGroup value).
+  int64_t flatShards = 1;
+  int flatGroup = 0;
+  std::vector<int64_t> flatShape;
 
   int64_t numElements() const;
   int64_t numBytes() const { return numElements() * dtypeSize(dtype); }

@@ -55,6 +55,17 @@ int64_t firstExpertOf(const Device &device, const TensorInfo &t) {
   return device.communicator().group(Group::EP).index * t.shape[0];
 }
 
+/// What a flat slice of the distributed optimizer stands for on this rank:
+/// the tensor of its parameter's shape; any other tensor is itself.
+TensorInfo unflattened(const TensorInfo &t) {
+  if (t.flatShards == 1)
+    return t;
+  TensorInfo logical = t;
+  logical.shape = t.flatShape;
+  logical.flatShards = 1;
+  return logical;
+}
+
 /// `t` as a whole: a shard's global shape.
 TensorInfo wholeOf(const TensorInfo &t) {
   TensorInfo whole = t;
@@ -183,10 +194,20 @@ Status saveSafetensors(Device &device, const std::string &path,
   std::vector<std::vector<float>> copies;
   std::vector<SafetensorsEntry> entries;
   for (const auto &[tensorName, index] : named) {
-    const TensorInfo &t = plan.tensors[index];
+    const TensorInfo &stored = plan.tensors[index];
     StatusOr<std::vector<float>> copy = device.read<float>(index);
     if (!copy.ok())
       return copy.status();
+    if (stored.flatShards > 1) {
+      // The holders' slices, in order, are the flat tensor and its padding.
+      std::vector<float> flat(copy->size() * stored.flatShards);
+      MOERT_RETURN_IF_ERROR(comm.allGather(static_cast<Group>(stored.flatGroup),
+                                           copy->data(), flat.data(),
+                                           stored.numBytes()));
+      flat.resize(unflattened(stored).numElements());
+      *copy = std::move(flat);
+    }
+    TensorInfo t = unflattened(stored);
     if (t.shards > 1) {
       // The ep group's shards, in member order, are the experts in order.
       std::vector<float> whole(copy->size() * t.shards);
@@ -291,13 +312,23 @@ Status loadSafetensors(Device &device, const std::string &path,
   const Plan &plan = device.plan();
   std::vector<float> data;
   for (const auto &[tensorName, index] : named) {
-    const TensorInfo &tensor = plan.tensors[index];
-    data.resize(tensor.numElements());
+    const TensorInfo &stored = plan.tensors[index];
+    TensorInfo tensor = unflattened(stored);
+    // A flat slice reads its parameter's shape, then keeps its own slice.
+    data.assign(std::max(tensor.numElements(),
+                         stored.numElements() * stored.flatShards),
+                0.0f);
     for (const FileTensor &t :
          fileTensors(tensor, tensorName, firstExpertOf(device, tensor)))
       MOERT_RETURN_IF_ERROR(readFileTensor(
           file, path, header, dataStart, fileSize, t, data.data() + t.offset));
-    MOERT_RETURN_IF_ERROR(device.write(index, data.data()));
+    int64_t slice = 0;
+    if (stored.flatShards > 1)
+      slice = device.communicator()
+                  .group(static_cast<Group>(stored.flatGroup))
+                  .index *
+              stored.numElements();
+    MOERT_RETURN_IF_ERROR(device.write(index, data.data() + slice));
   }
   return Status();
 }

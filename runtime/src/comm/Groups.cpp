@@ -62,7 +62,7 @@ Status checkCollectiveGroups(const Plan &plan, const Communicator &comm) {
   for (const Program &program : plan.programs)
     for (size_t i = 0; i < program.ops.size(); ++i) {
       const OpInfo &op = program.ops[i];
-      if (!isCollective(op.kernel))
+      if (!isCollective(op.kernel) || !op.hasAttr("group"))
         continue;
       auto group = static_cast<Group>(op.intAttr("group"));
       int64_t size = op.intAttr("size");

@@ -194,6 +194,23 @@ private:
       }
       info.offset = t->offset();
       info.shards = t->shards();
+      info.flatShards = t->flat_shards();
+      info.flatGroup = static_cast<int>(t->flat_group());
+      if (t->flat_shape())
+        info.flatShape.assign(t->flat_shape()->begin(), t->flat_shape()->end());
+      if (info.flatShards > 1) {
+        int64_t elements = 1;
+        for (int64_t dim : info.flatShape)
+          elements *= dim;
+        if (info.kind != TensorKind::State || info.shape.size() != 1 ||
+            info.flatShape.empty() || info.flatGroup < 0 ||
+            info.flatGroup > static_cast<int>(plan::CommGroup::MAX) ||
+            info.shape[0] * info.flatShards < elements)
+          return Status::error(fmt::format(
+              "{} ({}) is a flat slice of {} that does not cover a tensor of "
+              "{} elements",
+              what, info.name, info.flatShards, elements));
+      }
       if (info.shards < 1 ||
           (info.shards > 1 &&
            (info.shape.empty() || (info.kind != TensorKind::Parameter &&

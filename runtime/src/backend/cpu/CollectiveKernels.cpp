@@ -120,6 +120,29 @@ Status runLocalExperts(const KernelArgs &a) {
   return Status();
 }
 
+//===----------------------------------------------------------------------===//
+// The distributed optimizer's flat layout
+//===----------------------------------------------------------------------===//
+
+Status runFlatten(const KernelArgs &a) {
+  int64_t bytes = a.input(0).numBytes();
+  std::memcpy(a.outputs[0], a.inputs[0], bytes);
+  std::memset(a.out<uint8_t>(0) + bytes, 0, a.output(0).numBytes() - bytes);
+  return Status();
+}
+
+Status runUnflatten(const KernelArgs &a) {
+  std::memcpy(a.outputs[0], a.inputs[0], a.output(0).numBytes());
+  return Status();
+}
+
+Status runLocalShard(const KernelArgs &a) {
+  int64_t bytes = a.output(0).numBytes();
+  int64_t p = a.comm.group(groupOf(a)).index;
+  std::memcpy(a.outputs[0], a.in<uint8_t>(0) + p * bytes, bytes);
+  return Status();
+}
+
 } // namespace
 
 std::vector<Kernel> collectiveKernels() {
@@ -130,6 +153,9 @@ std::vector<Kernel> collectiveKernels() {
       {"moe.all_reduce", runAllReduce},
       {"moe.dispatch_counts", runDispatchCounts},
       {"moe.local_experts", runLocalExperts},
+      {"moe.flatten", runFlatten},
+      {"moe.unflatten", runUnflatten},
+      {"moe.local_shard", runLocalShard},
   };
 }
 

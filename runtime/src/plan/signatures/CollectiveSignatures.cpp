@@ -130,6 +130,43 @@ Status checkLocalExperts(const Plan &plan, const OpInfo &op) {
   return c.shape(c.out(1), "keep", c.in(0).shape);
 }
 
+/// One f32 tensor in, one f32 vector out.
+Status checkFlat(const OpChecker &c, const TensorInfo &flat, const char *what) {
+  MOERT_RETURN_IF_ERROR(c.arity(1, 0, 1));
+  if (c.in(0).dtype != DType::F32 || c.out(0).dtype != DType::F32)
+    return c.fail("moves f32 tensors only");
+  return c.type(flat, what, DType::F32, 1);
+}
+
+Status checkFlatten(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(checkFlat(c, c.out(0), "output"));
+  if (c.out(0).numElements() < c.in(0).numElements())
+    return c.fail(fmt::format("cannot hold the {} elements of {} in {}",
+                              c.in(0).numElements(), c.in(0).typeString(),
+                              c.out(0).typeString()));
+  return Status();
+}
+
+Status checkUnflatten(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(checkFlat(c, c.in(0), "input"));
+  if (c.in(0).numElements() < c.out(0).numElements())
+    return c.fail(fmt::format("cannot fill {} from {}", c.out(0).typeString(),
+                              c.in(0).typeString()));
+  return Status();
+}
+
+Status checkLocalShard(const Plan &plan, const OpInfo &op) {
+  OpChecker c(plan, op);
+  MOERT_RETURN_IF_ERROR(checkFlat(c, c.in(0), "input"));
+  MOERT_RETURN_IF_ERROR(
+      c.intAttr("group", 0, static_cast<int64_t>(plan::CommGroup::MAX)));
+  MOERT_RETURN_IF_ERROR(c.intAttr("size", 1));
+  MOERT_RETURN_IF_ERROR(c.type(c.out(0), "output", DType::F32, 1));
+  return c.shape(c.in(0), "input", {c.out(0).shape[0] * sizeOf(op)});
+}
+
 } // namespace
 
 std::vector<OpSignature> collectiveSignatures() {
@@ -140,6 +177,9 @@ std::vector<OpSignature> collectiveSignatures() {
       {"moe.all_reduce", checkAllReduce},
       {"moe.dispatch_counts", checkDispatchCounts},
       {"moe.local_experts", checkLocalExperts},
+      {"moe.flatten", checkFlatten},
+      {"moe.unflatten", checkUnflatten},
+      {"moe.local_shard", checkLocalShard},
   };
 }
 
