@@ -165,11 +165,12 @@ StatusOr<Settings> resolve(const Options &o, const Plan &plan) {
   if (t.globalBatchSize !=
       t.microBatchSize * t.microBatches * t.dataParallelSize)
     return Status::error(fmt::format(
-        "the plan takes a global batch of {} sequences as {} micro-batch{} "
-        "of {} on each of {} data-parallel rank{}, which do not make it",
+        "the plan takes a global batch of {} sequences, but {} micro-batch{} "
+        "of {} on each of its {} data-parallel rank{} make{} {}",
         t.globalBatchSize, t.microBatches, t.microBatches == 1 ? "" : "es",
         t.microBatchSize, t.dataParallelSize,
-        t.dataParallelSize == 1 ? "" : "s"));
+        t.dataParallelSize == 1 ? "" : "s", t.microBatches == 1 ? "s" : "",
+        t.microBatches * t.microBatchSize * t.dataParallelSize));
   TrainOptions &train = s.train;
   train.exitInterval = o.exitInterval.value_or(0);
   train.microBatches = t.microBatches;
