@@ -69,8 +69,6 @@ plan::Init initOf(StringRef name) {
   return plan::Init::Normal;
 }
 
-/// The plan's global tables (tensors, named inputs, parameters and states,
-/// shared by every program) and one program per function.
 /// How a persistent tensor is split over ranks (see plan.fbs).
 struct Layout {
   int64_t shards = 1;
@@ -79,6 +77,8 @@ struct Layout {
   std::vector<int64_t> flatShape;
 };
 
+/// The plan's global tables (tensors, named inputs, parameters and states,
+/// shared by every program) and one program per function.
 class Emitter {
 public:
   Emitter(const ::moe::target::PlanModelInfo &info,

@@ -266,7 +266,7 @@ OptimizerPass::clipFactor(OpBuilder &b, Location loc, ArrayRef<Value> grads,
   }
   SmallVector<Value> dense, sharded;
   for (auto [grad, g] : llvm::zip(grads, gradients))
-    (g.shards && expertParallel > 1 ? sharded : dense).push_back(grad);
+    (g.shards ? sharded : dense).push_back(grad);
   if (sharded.empty()) {
     auto clip = b.create<nn::ClipGradNormOp>(loc, dense, maxNorm, scale);
     return {clip.getNorm(), clip.getFactor()};

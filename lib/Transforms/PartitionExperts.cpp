@@ -2,8 +2,9 @@
 //
 // Every MoE layer of the graph builder has one shape: moe.permute, then the
 // experts (grouped GEMMs and their activation) over the permuted rows, then
-// moe.unpermute. The pass wraps the experts in the alltoall dispatcher and
-// slices their weights; everything outside the experts stays as it is.
+// moe.unpermute. The pass slices the experts' weights and wraps the experts
+// in a dispatcher (alltoall, allgather or replicated); everything outside
+// the experts stays as it is.
 //
 //===----------------------------------------------------------------------===//
 
@@ -103,6 +104,11 @@ collectExperts(moe::PermuteOp permute, moe::UnpermuteOp unpermute) {
   if (unpermute.getRows().getDefiningOp() == permute ||
       !expertOps.contains(unpermute.getRows().getDefiningOp()))
     return unpermute.emitOpError("combines rows that no expert computed");
+  for (Operation *user : permute.getRowMap().getUsers())
+    if (user != unpermute)
+      return user->emitOpError("uses the expert row map: only the layer's "
+                               "moe.unpermute may, for the experts to be "
+                               "sharded");
   for (Operation *user : permute.getGroupSizes().getUsers())
     if (!isa<moe::GroupedMatmulOp>(user))
       return user->emitOpError("uses the expert group sizes: only "

@@ -198,12 +198,32 @@ StatusOr<Settings> resolve(const Options &o, const Plan &plan) {
 // Plan, data and weights
 //===----------------------------------------------------------------------===//
 
-StatusOr<Plan> readPlan(const std::string &path) {
-  if (path != "-")
-    return loadPlan(path);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(std::cin)),
-                             std::istreambuf_iterator<char>());
-  return parsePlan(bytes, "<stdin>");
+/// A plan, and a digest of its bytes that tells whether ranks loaded the
+/// same one.
+struct LoadedPlan {
+  Plan plan;
+  uint64_t digest = 0;
+};
+
+StatusOr<LoadedPlan> readPlan(const std::string &path) {
+  std::vector<uint8_t> bytes;
+  if (path == "-") {
+    bytes.assign(std::istreambuf_iterator<char>(std::cin),
+                 std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+      return Status::error(path + ": cannot open the plan");
+    bytes.assign(std::istreambuf_iterator<char>(file),
+                 std::istreambuf_iterator<char>());
+  }
+  StatusOr<Plan> plan = parsePlan(bytes, path == "-" ? "<stdin>" : path);
+  if (!plan.ok())
+    return plan.status();
+  uint64_t digest = 0x9e3779b97f4a7c15ull;
+  for (uint8_t byte : bytes)
+    digest = splitMix64(digest ^ byte);
+  return LoadedPlan{std::move(*plan), digest};
 }
 
 /// The dataset and the samplers of its training and validation splits.
@@ -520,34 +540,10 @@ Status evaluate(Trainer &trainer, Device &device, const Options &o,
   return Status();
 }
 
-/// A digest of the plan's tensors and ops, the same on every rank that
-/// loaded the same plan.
-uint64_t planDigest(const Plan &plan) {
-  uint64_t hash = 0x9e3779b97f4a7c15ull;
-  auto mix = [&](uint64_t value) { hash = splitMix64(hash ^ value); };
-  auto mixText = [&](const std::string &text) {
-    mix(std::hash<std::string>{}(text));
-  };
-  for (const TensorInfo &t : plan.tensors) {
-    mixText(t.name);
-    mix(static_cast<uint64_t>(t.dtype));
-    for (int64_t dim : t.shape)
-      mix(dim);
-    mix(t.shards);
-  }
-  for (const Program &program : plan.programs)
-    for (const OpInfo &op : program.ops) {
-      mixText(op.kernel);
-      for (int index : op.inputs)
-        mix(index);
-    }
-  mixText(plan.model.configJson);
-  return hash;
-}
-
 /// The communicator of this launch: MPI under mpirun, else one process. The
 /// launch must have the plan's world and every rank the same plan.
-StatusOr<std::unique_ptr<Communicator>> connect(const Plan &plan) {
+StatusOr<std::unique_ptr<Communicator>> connect(const Plan &plan,
+                                                uint64_t digest) {
   const TrainingInfo &t = plan.training;
   std::unique_ptr<Communicator> comm;
   if (launchedByMpi()) {
@@ -571,7 +567,6 @@ StatusOr<std::unique_ptr<Communicator>> connect(const Plan &plan) {
         "-np {} moe-run ...",
         t.worldSize, t.worldSize == 1 ? "" : "s", t.expertParallelSize,
         comm->worldSize(), t.worldSize));
-  uint64_t digest = planDigest(plan);
   std::vector<uint64_t> digests(comm->worldSize());
   MOERT_RETURN_IF_ERROR(
       comm->allGather(Group::World, &digest, digests.data(), sizeof(digest)));
@@ -585,10 +580,12 @@ StatusOr<std::unique_ptr<Communicator>> connect(const Plan &plan) {
 }
 
 Status run(const Options &o, std::unique_ptr<Communicator> &comm) {
-  StatusOr<Plan> plan = readPlan(o.plan);
-  if (!plan.ok())
-    return plan.status();
-  StatusOr<std::unique_ptr<Communicator>> connected = connect(*plan);
+  StatusOr<LoadedPlan> loaded = readPlan(o.plan);
+  if (!loaded.ok())
+    return loaded.status();
+  Plan *plan = &loaded->plan;
+  StatusOr<std::unique_ptr<Communicator>> connected =
+      connect(*plan, loaded->digest);
   if (!connected.ok())
     return connected.status();
   comm = std::move(*connected);

@@ -150,7 +150,7 @@ def EvalMode : Pass<"moe-eval-mode", "::mlir::ModuleOp"> {
 }
 
 def PartitionExperts : Pass<"moe-partition-experts", "::mlir::ModuleOp"> {
-  let summary = "Shard the experts over the ranks of an ep group (alltoall dispatch)";
+  let summary = "Shard the experts over the ranks of an ep group";
   let description = [{
     Makes the graph builder's `@forward` an SPMD program for expert
     parallelism `ep`: member `p` of each group of `ep` ranks holds the experts

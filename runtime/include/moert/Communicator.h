@@ -57,8 +57,9 @@ struct CommTraffic {
 
 /// Collectives over the groups of one launch. Buffers live where the
 /// backend the communicator serves keeps tensors (host memory for the CPU).
-/// A failure on any rank makes every rank's pending and later collectives
-/// fail with its message: nothing waits forever.
+/// A collective that fails fails on every member; a rank that fails outside
+/// a collective must call abort(), which ends every rank of the launch, so
+/// that no rank waits forever for it.
 class Communicator {
 public:
   virtual ~Communicator() = default;

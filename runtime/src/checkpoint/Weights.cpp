@@ -58,7 +58,7 @@ int64_t firstExpertOf(const Device &device, const TensorInfo &t) {
 /// What a flat slice of the distributed optimizer stands for on this rank:
 /// the tensor of its parameter's shape; any other tensor is itself.
 TensorInfo unflattened(const TensorInfo &t) {
-  if (t.flatShards == 1)
+  if (t.flatShards <= 1)
     return t;
   TensorInfo logical = t;
   logical.shape = t.flatShape;

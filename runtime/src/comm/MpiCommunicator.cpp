@@ -126,16 +126,19 @@ public:
         MPI_Alltoall(sendRows, 1, MPI_INT64_T, recvRows, 1, MPI_INT64_T, c));
     // Every member learns whether every buffer can take its rows before any
     // row moves, so that all of them fail together rather than some waiting.
-    int64_t arriving = 0;
-    for (int j = 0; j < members; ++j)
+    int64_t arriving = 0, leaving = 0;
+    for (int j = 0; j < members; ++j) {
       arriving += recvRows[j];
-    int fits = arriving <= outputRows && arriving * rowBytes <= INT_MAX;
+      leaving += sendRows[j];
+    }
+    int fits = arriving <= outputRows && arriving * rowBytes <= INT_MAX &&
+               leaving * rowBytes <= INT_MAX;
     MOERT_MPI(MPI_Allreduce(MPI_IN_PLACE, &fits, 1, MPI_INT, MPI_MIN, c));
     if (!fits)
       return Status::error(fmt::format(
           "all-to-all over the {} group: {} rows arrive for a "
           "buffer of {} on member {}, or a member's buffer is "
-          "too small",
+          "too small or a member sends over 2 GiB",
           groupName(group), arriving, outputRows, this->group(group).index));
     std::vector<int> sendCounts(members), sendOffsets(members),
         recvCounts(members), recvOffsets(members);
@@ -148,7 +151,6 @@ public:
       recvOffsets[j] = static_cast<int>(received);
       received += recvCounts[j];
     }
-    MOERT_RETURN_IF_ERROR(checkCount(outgoing, "all-to-all"));
     MOERT_MPI(MPI_Alltoallv(input, sendCounts.data(), sendOffsets.data(),
                             MPI_BYTE, output, recvCounts.data(),
                             recvOffsets.data(), MPI_BYTE, c));

@@ -153,6 +153,7 @@ public:
     MOERT_RETURN_IF_ERROR(readParameters());
     MOERT_RETURN_IF_ERROR(readModel());
     MOERT_RETURN_IF_ERROR(readTraining());
+    MOERT_RETURN_IF_ERROR(checkLayouts());
     MOERT_RETURN_IF_ERROR(checkInterface());
     MOERT_RETURN_IF_ERROR(verifyOps(result));
     return std::move(result);
@@ -197,21 +198,28 @@ private:
       info.flatShards = t->flat_shards();
       info.flatGroup = static_cast<int>(t->flat_group());
       if (t->flat_shape())
-        info.flatShape.assign(t->flat_shape()->begin(), t->flat_shape()->end());
-      if (info.flatShards > 1) {
-        int64_t elements = 1;
-        for (int64_t dim : info.flatShape)
-          elements *= dim;
-        if (info.kind != TensorKind::State || info.shape.size() != 1 ||
+        for (int64_t dim : *t->flat_shape()) {
+          if (dim < 1 || dim > (int64_t(1) << 40))
+            return Status::error(
+                fmt::format("{} ({}) has a flat shape dimension of {}", what,
+                            info.name, dim));
+          info.flatShape.push_back(dim);
+        }
+      if (info.flatShards != 1) {
+        TensorInfo logical;
+        logical.shape = info.flatShape;
+        if (info.flatShards < 1 || info.flatShards > (int64_t(1) << 24) ||
+            info.kind != TensorKind::State || info.shape.size() != 1 ||
             info.flatShape.empty() || info.flatGroup < 0 ||
             info.flatGroup > static_cast<int>(plan::CommGroup::MAX) ||
-            info.shape[0] * info.flatShards < elements)
+            info.shape[0] * info.flatShards < logical.numElements())
           return Status::error(fmt::format(
               "{} ({}) is a flat slice of {} that does not cover a tensor of "
-              "{} elements",
-              what, info.name, info.flatShards, elements));
+              "shape [{}]",
+              what, info.name, info.flatShards,
+              fmt::join(info.flatShape, ", ")));
       }
-      if (info.shards < 1 ||
+      if (info.shards < 1 || info.shards > (int64_t(1) << 24) ||
           (info.shards > 1 &&
            (info.shape.empty() || (info.kind != TensorKind::Parameter &&
                                    info.kind != TensorKind::State))))
@@ -448,6 +456,27 @@ private:
       if (s.warmupIters < 0 || s.decayIters < 0)
         return Status::error("the learning-rate schedule has a negative "
                              "number of iterations");
+    }
+    return Status();
+  }
+
+  /// Tensors split over ranks must be split over the plan's groups: the
+  /// checkpoint code gathers and slices them by the launch's group sizes.
+  Status checkLayouts() const {
+    const TrainingInfo &t = result.training;
+    int64_t sizes[] = {t.worldSize, t.expertParallelSize,
+                       t.worldSize / t.expertParallelSize, t.worldSize};
+    static_assert(static_cast<int>(plan::CommGroup::MAX) == 3);
+    for (const TensorInfo &info : result.tensors) {
+      if (info.shards != 1 && info.shards != t.expertParallelSize)
+        return Status::error(fmt::format(
+            "{} is split into {} expert shards, but the plan's expert "
+            "parallelism is {}",
+            info.name, info.shards, t.expertParallelSize));
+      if (info.flatShards != 1 && info.flatShards != sizes[info.flatGroup])
+        return Status::error(fmt::format(
+            "{} is cut into {} flat slices over a group of {} ranks", info.name,
+            info.flatShards, sizes[info.flatGroup]));
     }
     return Status();
   }

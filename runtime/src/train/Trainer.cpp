@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <climits>
 
 namespace moert {
 
@@ -109,7 +110,14 @@ Status Trainer::reduceOverRanks(std::initializer_list<double *> means,
   // micro-batches count the same tokens.
   std::vector<int32_t> flat;
   for (const auto &[layer, list] : counts)
-    flat.insert(flat.end(), list.begin(), list.end());
+    for (int64_t count : list) {
+      if (count > INT32_MAX / comm.worldSize())
+        return Status::error(fmt::format(
+            "layer {} counts {} tokens for an expert, more than the ranks "
+            "can add up in 32 bits",
+            layer, count));
+      flat.push_back(static_cast<int32_t>(count));
+    }
   MOERT_RETURN_IF_ERROR(comm.allReduce(Group::World, DType::I32, flat.data(),
                                        flat.size(), Reduction::Sum));
   int64_t replicas = comm.worldSize() / plan.training.dataParallelSize;
