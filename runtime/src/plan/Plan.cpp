@@ -408,7 +408,9 @@ private:
     info.perLayerLogging = training->per_layer_logging();
     info.worldSize = training->world_size();
     info.expertParallelSize = training->expert_parallel_size();
-    info.dataParallelSize = training->data_parallel_size();
+    info.dataParallelSize = training->data_parallel_size()
+                                ? training->data_parallel_size()
+                                : info.worldSize;
     const int64_t limit = int64_t(1) << 24;
     if (info.worldSize < 1 || info.worldSize > limit ||
         info.expertParallelSize < 1 || info.worldSize % info.expertParallelSize)
