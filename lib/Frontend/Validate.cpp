@@ -169,6 +169,23 @@ bool moe::frontend::validateConfig(const ModelConfig &config,
     check.error("capacity_factor", "sinkhorn routing balances the load itself "
                                    "and does not combine with '" +
                                        check.key("capacity_factor") + "'");
+  // Megatron applies the coefficient only to aux_loss and seq_aux_loss: with
+  // a router that balances the load itself it would be dropped.
+  if (config.router == Router::Sinkhorn && config.auxLossCoeff > 0 &&
+      check.given("aux_loss_coeff"))
+    check.error("aux_loss_coeff",
+                "'" + check.key("aux_loss_coeff") + "' (" +
+                    Checker::formatNumber(config.auxLossCoeff) +
+                    ") has no loss to weigh: sinkhorn routing ('" +
+                    check.key("load_balancing") +
+                    "') balances the load itself; set it to 0");
+  if (config.router == Router::ExpertChoice &&
+      config.loadBalancing != LoadBalancing::None && config.auxLossCoeff > 0)
+    check.error("load_balancing",
+                "expert-choice routing balances the load by construction and "
+                "takes no aux loss: set '" +
+                    check.key("load_balancing") + "' to none or '" +
+                    check.key("aux_loss_coeff") + "' to 0");
   check.nonNegative("aux_loss_coeff", config.auxLossCoeff);
   check.nonNegative("z_loss_coeff", config.zLossCoeff);
   if (config.inputJitterEps < 0 || config.inputJitterEps >= 1)
