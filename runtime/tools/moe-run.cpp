@@ -254,7 +254,10 @@ StatusOr<Data> openData(const Settings &s, const Plan &plan) {
     into.emplace(std::move(sampler));
     return Status();
   };
-  MOERT_RETURN_IF_ERROR(samplerOf(1, "validation", d.valid));
+  // Training without validation (--eval-interval 0), as Megatron allows,
+  // needs no validation split.
+  if (!s.training || s.train.evalInterval > 0)
+    MOERT_RETURN_IF_ERROR(samplerOf(1, "validation", d.valid));
   if (s.training)
     MOERT_RETURN_IF_ERROR(samplerOf(0, "training", d.train));
   return d;
@@ -431,7 +434,7 @@ private:
 // Training and evaluation
 //===----------------------------------------------------------------------===//
 
-void printPlanSummary(const Plan &plan, const data::Sampler &valid) {
+void printPlanSummary(const Plan &plan, const data::Sampler *valid) {
   int64_t parameters = 0, local = 0;
   for (const ParameterInfo &p : plan.parameters) {
     const TensorInfo &t = plan.tensors[p.tensor];
@@ -450,10 +453,13 @@ void printPlanSummary(const Plan &plan, const data::Sampler &valid) {
     if (name.rfind(names::expAvgPrefix, 0) == 0 ||
         name.rfind(names::expAvgSqPrefix, 0) == 0)
       moments += plan.tensors[index].numBytes();
-  fmt::print(", AdamW state {} bytes, arena {} bytes; {} validation samples "
-             "of {} tokens\n",
-             moments, plan.arenaBytes, valid.numSamples(),
-             plan.training.seqLength);
+  fmt::print(", AdamW state {} bytes, arena {} bytes; ", moments,
+             plan.arenaBytes);
+  if (valid)
+    fmt::print("{} validation samples of {} tokens\n", valid->numSamples(),
+               plan.training.seqLength);
+  else
+    fmt::print("no validation\n");
 }
 
 Status train(Trainer &trainer, Device &device, const Options &o,
@@ -625,15 +631,15 @@ Status run(const Options &o, std::unique_ptr<Communicator> &comm) {
   TrainOptions options = s.train;
   if (dumpRef && s.training)
     options.afterMicroBatch = [dumpRef] { return dumpRef->afterMicroBatch(); };
-  Trainer trainer(device, data->train ? &*data->train : nullptr, *data->valid,
-                  options, s.seed);
+  Trainer trainer(device, data->train ? &*data->train : nullptr,
+                  data->valid ? &*data->valid : nullptr, options, s.seed);
   if (!resumeFrom->empty()) {
     MOERT_RETURN_IF_ERROR(
         trainer.restore(*resumeFrom, !o.noLoadOptim, !o.noLoadRng));
     fmt::print("Resumed from {} at step {}\n", *resumeFrom,
                trainer.state().iteration);
   }
-  printPlanSummary(*plan, *data->valid);
+  printPlanSummary(*plan, data->valid ? &*data->valid : nullptr);
   if (!s.training)
     return evaluate(trainer, device, o, s, *data, dumpRef);
   return train(trainer, device, o, s, *data, std::move(dump));

@@ -40,8 +40,9 @@ struct TrainOptions {
 
 class Trainer {
 public:
+  /// `valid` may be null for a run that does not validate.
   Trainer(Device &device, const data::Sampler *train,
-          const data::Sampler &valid, TrainOptions options, uint64_t seed);
+          const data::Sampler *valid, TrainOptions options, uint64_t seed);
 
   /// Adds a sink for the events of train(); sinks see them in this order.
   void addSink(std::unique_ptr<MetricsSink> sink);
@@ -92,7 +93,7 @@ private:
   Device &device;
   const Plan &plan;
   const data::Sampler *trainSamples;
-  const data::Sampler &validSamples;
+  const data::Sampler *validSamples; // null: no validation
   TrainOptions options;
   TrainerState trainer;
   std::vector<std::unique_ptr<MetricsSink>> sinks;

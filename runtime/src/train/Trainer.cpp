@@ -30,7 +30,7 @@ void addCounts(ExpertCounts &into, const ExpertCounts &from) {
 } // namespace
 
 Trainer::Trainer(Device &device, const data::Sampler *train,
-                 const data::Sampler &valid, TrainOptions options,
+                 const data::Sampler *valid, TrainOptions options,
                  uint64_t seed)
     : device(device), plan(device.plan()), trainSamples(train),
       validSamples(valid), options(std::move(options)) {
@@ -156,6 +156,8 @@ StatusOr<EvalResult> Trainer::evaluate(int64_t iters) {
   const Program *forward = plan.program(names::forward);
   if (!forward)
     return Status::error("the plan has no 'forward' program");
+  if (!validSamples)
+    return Status::error("no validation data to evaluate");
   EvalResult eval;
   MOERT_RETURN_IF_ERROR(
       setInput(names::jitterSeed, static_cast<int64_t>(trainer.seed)));
@@ -163,7 +165,7 @@ StatusOr<EvalResult> Trainer::evaluate(int64_t iters) {
   for (int64_t i = 0; i < iters; ++i) {
     // Each data-parallel rank evaluates its own share of the batches.
     MOERT_RETURN_IF_ERROR(fillBatch(
-        validSamples, (i * streams + stream) * plan.training.microBatchSize));
+        *validSamples, (i * streams + stream) * plan.training.microBatchSize));
     auto start = std::chrono::steady_clock::now();
     MOERT_RETURN_IF_ERROR(device.run(names::forward));
     MOERT_RETURN_IF_ERROR(device.synchronize());
