@@ -123,6 +123,12 @@ private:
   std::vector<flatbuffers::Offset<plan::Op>> ops;
   std::vector<flatbuffers::Offset<plan::NamedTensor>> results;
   std::vector<flatbuffers::Offset<plan::ExpertLoad>> expertLoad;
+  struct PendingLoad {
+    int layer;
+    Value indices, mask;
+    bool drops;
+  };
+  std::vector<PendingLoad> pendingLoads;
   llvm::StringSet<> activationNames;
   int moeLayerOrdinal = 0;
 };
@@ -409,10 +415,12 @@ void Emitter::addExpertLoad(func::FuncOp function,
   if (layer < 0)
     layer = moeLayerOrdinal;
   ++moeLayerOrdinal;
-  Value mask = routing.getRoutingMask();
-  expertLoad.push_back(
-      plan::CreateExpertLoad(fb, layer, tensorOf[routing.getRoutingIndices()],
-                             mask ? tensorOf[mask] : -1));
+  // With a capacity the experts take what it keeps: count those, and the
+  // rest as dropped.
+  bool drops = false;
+  Value mask = mlir::moe::expertsKeepMask(routing, drops);
+  // The mask may come from an op not emitted yet: resolved at the end.
+  pendingLoads.push_back({layer, routing.getRoutingIndices(), mask, drops});
 }
 
 LogicalResult Emitter::addOp(Operation *op) {
@@ -461,6 +469,7 @@ LogicalResult Emitter::addProgram(func::FuncOp function) {
   ops.clear();
   results.clear();
   expertLoad.clear();
+  pendingLoads.clear();
   activationNames.clear();
   moeLayerOrdinal = 0;
   if (failed(addArguments(function)) || failed(addUpdates(function)))
@@ -489,6 +498,10 @@ LogicalResult Emitter::addProgram(func::FuncOp function) {
       return failure();
     }
   }
+  for (const PendingLoad &load : pendingLoads)
+    expertLoad.push_back(plan::CreateExpertLoad(
+        fb, load.layer, tensorOf.lookup(load.indices),
+        load.mask ? tensorOf.lookup(load.mask) : -1, load.drops));
   programs.push_back(
       plan::CreateProgramDirect(fb, function.getName().str().c_str(),
                                 arena.getInt(), &ops, &results, &expertLoad));

@@ -66,7 +66,8 @@ void PlanMemoryPass::runOnOperation() {
     if (recomputed.isAttrPresent(routing))
       continue;
     counted.insert(routing.getRoutingIndices());
-    if (Value mask = routing.getRoutingMask())
+    bool drops = false;
+    if (Value mask = moe::expertsKeepMask(routing, drops))
       counted.insert(mask);
   }
 

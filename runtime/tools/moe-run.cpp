@@ -531,7 +531,7 @@ Status evaluate(Trainer &trainer, Device &device, const Options &o,
              eval->secondsPerMicroBatch * 1e6 /
                  plan.training.tokensPerMicroBatch());
   std::cout.flush();
-  printTokensPerExpert(std::cout, eval->tokensPerExpert);
+  printTokensPerExpert(std::cout, eval->tokensPerExpert, eval->droppedTokens);
   if (!o.metricsJson.empty() && device.communicator().rank() == 0)
     MOERT_RETURN_IF_ERROR(writeJson(
         o.metricsJson,
@@ -540,7 +540,8 @@ Status evaluate(Trainer &trainer, Device &device, const Options &o,
          {"z_loss", eval->zLoss},
          {"eval_iters", iters},
          {"forward_seconds", eval->secondsPerMicroBatch},
-         {"tokens_per_expert", expertCountsJson(eval->tokensPerExpert)}}));
+         {"tokens_per_expert", expertCountsJson(eval->tokensPerExpert)},
+         {"dropped_tokens", droppedCountsJson(eval->droppedTokens)}}));
   if (!o.saveWeights.empty())
     MOERT_RETURN_IF_ERROR(saveSafetensors(device, o.saveWeights));
   return Status();

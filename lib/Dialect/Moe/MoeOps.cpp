@@ -491,3 +491,15 @@ LogicalResult LocalShardOp::verify() {
                     "group size times output length",
                     getSize() * shapeOf(getOutput())[0]);
 }
+
+Value mlir::moe::expertsKeepMask(RoutingOpInterface routing, bool &drops) {
+  drops = false;
+  for (Operation *user : routing.getRoutingIndices().getUsers())
+    if (auto capacity = dyn_cast<CapacityOp>(user))
+      if (!MoeDialect::RecomputedAttrHelper(capacity->getContext())
+               .isAttrPresent(capacity)) {
+        drops = true;
+        return capacity.getKeep();
+      }
+  return routing.getRoutingMask();
+}

@@ -26,6 +26,8 @@ namespace moert {
 
 /// Tokens each expert received, per MoE layer.
 using ExpertCounts = std::map<int, std::vector<int64_t>>;
+/// Routed tokens a capacity dropped, per MoE layer that has one.
+using DroppedCounts = std::map<int, int64_t>;
 
 /// One training step, or the average of the steps of a log interval (with
 /// the learning rate of its last step and the tokens summed).
@@ -33,7 +35,8 @@ struct StepRecord {
   int64_t step = 0;
   double lmLoss = 0, auxLoss = 0, zLoss = 0, lr = 0, gradNorm = 0;
   double secondsPerStep = 0;
-  ExpertCounts tokensPerExpert;
+  ExpertCounts tokensPerExpert; // the tokens the experts took
+  DroppedCounts droppedTokens;
 };
 
 /// The losses of the forward program over validation micro-batches.
@@ -41,6 +44,7 @@ struct EvalResult {
   double lmLoss = 0, auxLoss = 0, zLoss = 0;
   double secondsPerMicroBatch = 0;
   ExpertCounts tokensPerExpert;
+  DroppedCounts droppedTokens;
 };
 
 /// Receives the events of a training run, in this order: begin, then per
@@ -92,9 +96,12 @@ nlohmann::json stepJson(const StepRecord &record);
 nlohmann::json validationJson(int64_t step, const EvalResult &eval);
 /// {"<layer>": [tokens of each expert], ...}, as the metrics files hold them.
 nlohmann::json expertCountsJson(const ExpertCounts &counts);
+/// {"<layer>": dropped tokens}.
+nlohmann::json droppedCountsJson(const DroppedCounts &dropped);
 
 /// "Tokens per expert, layer 0: 12 40 7 5" lines.
-void printTokensPerExpert(std::ostream &out, const ExpertCounts &counts);
+void printTokensPerExpert(std::ostream &out, const ExpertCounts &counts,
+                          const DroppedCounts &dropped);
 
 } // namespace moert
 

@@ -97,6 +97,7 @@ struct ExpertLoadInfo {
   int layer = 0;
   int indices = -1;
   int keep = -1;
+  bool drops = false; // entries `keep` leaves out are dropped tokens
 };
 
 struct ModelInfo {

@@ -75,13 +75,14 @@ private:
   Status step(StepRecord &record);
   /// Sends an event to every sink, stopping at the first failure.
   template <typename Event> Status report(Event event);
-  Status countTokens(const Program &program, ExpertCounts &counts);
+  Status countTokens(const Program &program, ExpertCounts &counts,
+                     DroppedCounts &dropped);
   /// The number of data-parallel streams of micro-batches, and this rank's.
   std::pair<int64_t, int64_t> dataStream() const;
-  /// Averages `means` over the data-parallel ranks and sums `counts` over
-  /// every rank; nothing to do in a one-rank launch.
+  /// Averages `means` over the data-parallel ranks and sums `counts` and
+  /// `dropped` over every rank; nothing to do in a one-rank launch.
   Status reduceOverRanks(std::initializer_list<double *> means,
-                         ExpertCounts &counts);
+                         ExpertCounts &counts, DroppedCounts &dropped);
   /// A field of a record and the program result it takes.
   using NamedResult = std::pair<double *, const char *>;
   /// Adds `scale` times each named result of `program` (0 when the program

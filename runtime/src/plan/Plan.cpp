@@ -355,7 +355,7 @@ private:
           result.tensors[load->keep()].shape != indices.shape)
         return Status::error(what + ": keep-mask and indices differ in shape");
       program.expertLoad.push_back(
-          {load->layer(), load->indices(), load->keep()});
+          {load->layer(), load->indices(), load->keep(), load->drops()});
     }
     return Status();
   }

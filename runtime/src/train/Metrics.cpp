@@ -22,15 +22,26 @@ nlohmann::json expertCountsJson(const ExpertCounts &counts) {
   return json;
 }
 
+nlohmann::json droppedCountsJson(const DroppedCounts &dropped) {
+  nlohmann::json json = nlohmann::json::object();
+  for (const auto &[layer, count] : dropped)
+    json[std::to_string(layer)] = count;
+  return json;
+}
+
 nlohmann::json stepJson(const StepRecord &record) {
-  return {{"step", record.step},
-          {"lm_loss", record.lmLoss},
-          {"aux_loss", record.auxLoss},
-          {"z_loss", record.zLoss},
-          {"lr", record.lr},
-          {"grad_norm", record.gradNorm},
-          {"seconds_per_step", record.secondsPerStep},
-          {"tokens_per_expert", expertCountsJson(record.tokensPerExpert)}};
+  nlohmann::json json = {
+      {"step", record.step},
+      {"lm_loss", record.lmLoss},
+      {"aux_loss", record.auxLoss},
+      {"z_loss", record.zLoss},
+      {"lr", record.lr},
+      {"grad_norm", record.gradNorm},
+      {"seconds_per_step", record.secondsPerStep},
+      {"tokens_per_expert", expertCountsJson(record.tokensPerExpert)}};
+  if (!record.droppedTokens.empty())
+    json["dropped_tokens"] = droppedCountsJson(record.droppedTokens);
+  return json;
 }
 
 nlohmann::json validationJson(int64_t step, const EvalResult &eval) {

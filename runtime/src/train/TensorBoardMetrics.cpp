@@ -35,6 +35,9 @@ public:
         writer->scalar(
             fmt::format("tokens_per_expert/layer_{}/expert_{}", layer, e),
             static_cast<double>(list[e]), r.step);
+    for (const auto &[layer, count] : r.droppedTokens)
+      writer->scalar(fmt::format("dropped_tokens/layer_{}", layer),
+                     static_cast<double>(count), r.step);
     return writer->flush();
   }
 

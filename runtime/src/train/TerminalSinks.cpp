@@ -9,10 +9,15 @@
 
 namespace moert {
 
-void printTokensPerExpert(std::ostream &out, const ExpertCounts &counts) {
-  for (const auto &[layer, list] : counts)
-    fmt::print(out, "Tokens per expert, layer {}: {}\n", layer,
+void printTokensPerExpert(std::ostream &out, const ExpertCounts &counts,
+                          const DroppedCounts &dropped) {
+  for (const auto &[layer, list] : counts) {
+    fmt::print(out, "Tokens per expert, layer {}: {}", layer,
                fmt::join(list, " "));
+    if (auto it = dropped.find(layer); it != dropped.end())
+      fmt::print(out, " | Dropped: {}", it->second);
+    fmt::print(out, "\n");
+  }
 }
 
 namespace {
@@ -26,7 +31,7 @@ public:
     fmt::print(out, "Step {} | Loss: {:.4f} | Aux Loss: {:.4f} | LR: {:.2e}\n",
                r.step, r.lmLoss, r.auxLoss, r.lr);
     if (perLayer)
-      printTokensPerExpert(out, r.tokensPerExpert);
+      printTokensPerExpert(out, r.tokensPerExpert, r.droppedTokens);
     out.flush();
     return Status();
   }

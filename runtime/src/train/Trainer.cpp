@@ -27,6 +27,11 @@ void addCounts(ExpertCounts &into, const ExpertCounts &from) {
   }
 }
 
+void addCounts(DroppedCounts &into, const DroppedCounts &from) {
+  for (const auto &[layer, count] : from)
+    into[layer] += count;
+}
+
 } // namespace
 
 Trainer::Trainer(Device &device, const data::Sampler *train,
@@ -94,7 +99,7 @@ std::pair<int64_t, int64_t> Trainer::dataStream() const {
 }
 
 Status Trainer::reduceOverRanks(std::initializer_list<double *> means,
-                                ExpertCounts &counts) {
+                                ExpertCounts &counts, DroppedCounts &dropped) {
   Communicator &comm = device.communicator();
   if (comm.worldSize() == 1)
     return Status();
@@ -109,15 +114,20 @@ Status Trainer::reduceOverRanks(std::initializer_list<double *> means,
   // Every rank has the same layers, in the same order; ranks sharing their
   // micro-batches count the same tokens.
   std::vector<int32_t> flat;
+  auto append = [&](int layer, int64_t count) {
+    if (count > INT32_MAX / comm.worldSize())
+      return Status::error(
+          fmt::format("layer {} counts {} tokens, more than the ranks can "
+                      "add up in 32 bits",
+                      layer, count));
+    flat.push_back(static_cast<int32_t>(count));
+    return Status();
+  };
   for (const auto &[layer, list] : counts)
-    for (int64_t count : list) {
-      if (count > INT32_MAX / comm.worldSize())
-        return Status::error(fmt::format(
-            "layer {} counts {} tokens for an expert, more than the ranks "
-            "can add up in 32 bits",
-            layer, count));
-      flat.push_back(static_cast<int32_t>(count));
-    }
+    for (int64_t count : list)
+      MOERT_RETURN_IF_ERROR(append(layer, count));
+  for (const auto &[layer, count] : dropped)
+    MOERT_RETURN_IF_ERROR(append(layer, count));
   MOERT_RETURN_IF_ERROR(comm.allReduce(Group::World, DType::I32, flat.data(),
                                        flat.size(), Reduction::Sum));
   int64_t replicas = comm.worldSize() / plan.training.dataParallelSize;
@@ -125,10 +135,13 @@ Status Trainer::reduceOverRanks(std::initializer_list<double *> means,
   for (auto &[layer, list] : counts)
     for (int64_t &count : list)
       count = flat[i++] / replicas;
+  for (auto &[layer, count] : dropped)
+    count = flat[i++] / replicas;
   return Status();
 }
 
-Status Trainer::countTokens(const Program &program, ExpertCounts &counts) {
+Status Trainer::countTokens(const Program &program, ExpertCounts &counts,
+                            DroppedCounts &dropped) {
   for (const ExpertLoadInfo &load : program.expertLoad) {
     std::vector<int64_t> &layer = counts[load.layer];
     layer.resize(plan.model.numExperts, 0);
@@ -144,10 +157,15 @@ Status Trainer::countTokens(const Program &program, ExpertCounts &counts) {
     }
     for (size_t p = 0; p < ids->size(); ++p) {
       int32_t id = (*ids)[p];
-      if ((keep.empty() || keep[p]) && id >= 0 &&
-          id < static_cast<int32_t>(layer.size()))
+      if (id < 0 || id >= static_cast<int32_t>(layer.size()))
+        continue;
+      if (keep.empty() || keep[p])
         ++layer[id];
+      else if (load.drops)
+        ++dropped[load.layer];
     }
+    if (load.drops)
+      dropped[load.layer] += 0; // a layer with a capacity reports its drops
   }
   return Status();
 }
@@ -174,13 +192,15 @@ StatusOr<EvalResult> Trainer::evaluate(int64_t iters) {
                                      {{&eval.lmLoss, names::lmLoss},
                                       {&eval.auxLoss, names::auxLoss},
                                       {&eval.zLoss, names::zLoss}}));
-    MOERT_RETURN_IF_ERROR(countTokens(*forward, eval.tokensPerExpert));
+    MOERT_RETURN_IF_ERROR(
+        countTokens(*forward, eval.tokensPerExpert, eval.droppedTokens));
   }
   for (double *value :
        {&eval.lmLoss, &eval.auxLoss, &eval.zLoss, &eval.secondsPerMicroBatch})
     *value /= iters;
-  MOERT_RETURN_IF_ERROR(reduceOverRanks(
-      {&eval.lmLoss, &eval.auxLoss, &eval.zLoss}, eval.tokensPerExpert));
+  MOERT_RETURN_IF_ERROR(
+      reduceOverRanks({&eval.lmLoss, &eval.auxLoss, &eval.zLoss},
+                      eval.tokensPerExpert, eval.droppedTokens));
   return eval;
 }
 
@@ -223,11 +243,12 @@ Status Trainer::step(StepRecord &record) {
                                      {{&record.lmLoss, names::lmLoss},
                                       {&record.auxLoss, names::auxLoss},
                                       {&record.zLoss, names::zLoss}}));
-    MOERT_RETURN_IF_ERROR(countTokens(forwardBackward, record.tokensPerExpert));
+    MOERT_RETURN_IF_ERROR(countTokens(forwardBackward, record.tokensPerExpert,
+                                      record.droppedTokens));
   }
   MOERT_RETURN_IF_ERROR(
       reduceOverRanks({&record.lmLoss, &record.auxLoss, &record.zLoss},
-                      record.tokensPerExpert));
+                      record.tokensPerExpert, record.droppedTokens));
   MOERT_RETURN_IF_ERROR(setInput(names::step, trainer.iteration + 1));
   MOERT_RETURN_IF_ERROR(setInput(names::trainIters, options.trainIters));
   MOERT_RETURN_IF_ERROR(device.run(names::optimizerStep));
@@ -291,6 +312,7 @@ Status Trainer::train() {
     interval.secondsPerStep += current.secondsPerStep;
     interval.lr = current.lr;
     addCounts(interval.tokensPerExpert, current.tokensPerExpert);
+    addCounts(interval.droppedTokens, current.droppedTokens);
     ++inInterval;
     // Megatron's --exit-interval: the run ends early, as if at its end.
     bool last = trainer.iteration == options.trainIters ||

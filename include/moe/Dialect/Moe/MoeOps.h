@@ -19,4 +19,13 @@
 #define GET_OP_CLASSES
 #include "moe/MoeOps.h.inc"
 
+namespace mlir::moe {
+
+/// The mask of the routing entries the experts take: the keep-mask of the
+/// capacity applied to the decision's indices (`drops` is then true: the
+/// other entries are dropped tokens), else the decision's own mask, if any.
+Value expertsKeepMask(RoutingOpInterface routing, bool &drops);
+
+} // namespace mlir::moe
+
 #endif // MOE_DIALECT_MOE_MOEOPS_H
