@@ -393,7 +393,8 @@ public:
         {{"lm_loss", eval->lmLoss},
          {"aux_loss", eval->auxLoss},
          {"z_loss", eval->zLoss},
-         {"tokens_per_expert", expertCountsJson(eval->tokensPerExpert)}}));
+         {"tokens_per_expert", expertCountsJson(eval->tokensPerExpert)},
+         {"dropped_tokens", droppedCountsJson(eval->droppedTokens)}}));
     return saveWeights();
   }
 

@@ -47,6 +47,7 @@ class Model:
         self.c = config
         self.w = weights
         self.training = training
+        self.dropped = {}  # MoE layer prefix -> tokens its capacity dropped
 
     def linear(self, x, name, bias=True):
         y = x @ self.w[name + ".weight"].T
@@ -206,8 +207,10 @@ class Model:
             if c["shared_expert_gate"]:
                 shared = torch.sigmoid(x @ self.w[prefix + ".shared_expert_gate.weight"].T) * shared
             out = out + shared
-        counted = keep if c["router"] == "expert_choice" else chosen
-        return out, aux, z, counted.sum(0).tolist()
+        # The tokens the experts take; with a capacity the others are dropped.
+        if c["capacity_factor"] and c["router"] != "expert_choice":
+            self.dropped[prefix] = int((chosen & ~keep).sum())
+        return out, aux, z, keep.sum(0).tolist()
 
     def forward(self, tokens, labels):
         loss, aux, z, counts = self.losses(tokens, labels)
@@ -225,6 +228,7 @@ class Model:
         if c["position_embedding_type"] == "learned_absolute":
             h = h + self.w["model.embed_positions.weight"][torch.arange(s)]
         aux_total, z_total, counts = torch.tensor(0.0), torch.tensor(0.0), {}
+        self.dropped = {}
         for i in range(c["num_layers"]):
             prefix = "model.layers.%d" % i
             h = h + self.attention(self.norm(h, prefix + ".input_layernorm"), prefix + ".self_attn")
@@ -278,6 +282,12 @@ def main():
         verdict = "ok" if got == want else "MISMATCH"
         print("tokens per expert, layer %s: runtime %s  pytorch %s  %s" % (layer, got, want, verdict))
         ok &= got == want
+        want_dropped = model.dropped.get("model.layers.%s.block_sparse_moe" % layer)
+        if want_dropped is not None:
+            got_dropped = runtime.get("dropped_tokens", {}).get(layer)
+            verdict = "ok" if got_dropped == want_dropped else "MISMATCH"
+            print("dropped tokens, layer %s: runtime %s  pytorch %s  %s" % (layer, got_dropped, want_dropped, verdict))
+            ok &= got_dropped == want_dropped
     print("worst relative error %.2e (tolerance %.0e)" % (worst, args.rtol))
     sys.exit(0 if ok else 1)
 
