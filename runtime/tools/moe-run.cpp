@@ -198,32 +198,12 @@ StatusOr<Settings> resolve(const Options &o, const Plan &plan) {
 // Plan, data and weights
 //===----------------------------------------------------------------------===//
 
-/// A plan, and a digest of its bytes that tells whether ranks loaded the
-/// same one.
-struct LoadedPlan {
-  Plan plan;
-  uint64_t digest = 0;
-};
-
-StatusOr<LoadedPlan> readPlan(const std::string &path) {
-  std::vector<uint8_t> bytes;
-  if (path == "-") {
-    bytes.assign(std::istreambuf_iterator<char>(std::cin),
-                 std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream file(path, std::ios::binary);
-    if (!file)
-      return Status::error(path + ": cannot open the plan");
-    bytes.assign(std::istreambuf_iterator<char>(file),
-                 std::istreambuf_iterator<char>());
-  }
-  StatusOr<Plan> plan = parsePlan(bytes, path == "-" ? "<stdin>" : path);
-  if (!plan.ok())
-    return plan.status();
-  uint64_t digest = 0x9e3779b97f4a7c15ull;
-  for (uint8_t byte : bytes)
-    digest = splitMix64(digest ^ byte);
-  return LoadedPlan{std::move(*plan), digest};
+StatusOr<Plan> readPlan(const std::string &path) {
+  if (path != "-")
+    return loadPlan(path);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(std::cin)),
+                             std::istreambuf_iterator<char>());
+  return parsePlan(bytes, "<stdin>");
 }
 
 /// The dataset and the samplers of its training and validation splits.
@@ -550,8 +530,7 @@ Status evaluate(Trainer &trainer, Device &device, const Options &o,
 
 /// The communicator of this launch: MPI under mpirun, else one process. The
 /// launch must have the plan's world and every rank the same plan.
-StatusOr<std::unique_ptr<Communicator>> connect(const Plan &plan,
-                                                uint64_t digest) {
+StatusOr<std::unique_ptr<Communicator>> connect(const Plan &plan) {
   const TrainingInfo &t = plan.training;
   std::unique_ptr<Communicator> comm;
   if (launchedByMpi()) {
@@ -576,8 +555,8 @@ StatusOr<std::unique_ptr<Communicator>> connect(const Plan &plan,
         t.worldSize, t.worldSize == 1 ? "" : "s", t.expertParallelSize,
         comm->worldSize(), t.worldSize));
   std::vector<uint64_t> digests(comm->worldSize());
-  MOERT_RETURN_IF_ERROR(
-      comm->allGather(Group::World, &digest, digests.data(), sizeof(digest)));
+  MOERT_RETURN_IF_ERROR(comm->allGather(Group::World, &plan.digest,
+                                        digests.data(), sizeof(plan.digest)));
   for (int r = 0; r < comm->worldSize(); ++r)
     if (digests[r] != digests[0])
       return Status::error(fmt::format(
@@ -588,12 +567,10 @@ StatusOr<std::unique_ptr<Communicator>> connect(const Plan &plan,
 }
 
 Status run(const Options &o, std::unique_ptr<Communicator> &comm) {
-  StatusOr<LoadedPlan> loaded = readPlan(o.plan);
-  if (!loaded.ok())
-    return loaded.status();
-  Plan *plan = &loaded->plan;
-  StatusOr<std::unique_ptr<Communicator>> connected =
-      connect(*plan, loaded->digest);
+  StatusOr<Plan> plan = readPlan(o.plan);
+  if (!plan.ok())
+    return plan.status();
+  StatusOr<std::unique_ptr<Communicator>> connected = connect(*plan);
   if (!connected.ok())
     return connected.status();
   comm = std::move(*connected);

@@ -119,24 +119,17 @@ LogicalResult MoeDialect::verifyRegionArgAttribute(Operation *op, unsigned,
                                                    unsigned argIndex,
                                                    NamedAttribute attr) {
   auto function = dyn_cast<FunctionOpInterface>(op);
-  if (attr.getName() == getFlatShardsAttrName()) {
+  // A shard count goes with the roles whose tensors can be split.
+  bool flat = attr.getName() == getFlatShardsAttrName();
+  if (flat || attr.getName() == getExpertShardsAttrName()) {
     DictionaryAttr attrs =
         function ? function.getArgAttrDict(argIndex) : DictionaryAttr();
-    if (!attrs || !attrs.contains(getStateAttrName()))
-      return op->emitError()
-             << "argument " << argIndex << ": '" << getFlatShardsAttrName()
-             << "' marks only a state";
-    return expect(op, attr, isInteger(attr.getValue(), 1),
-                  "a positive number of shards");
-  }
-  if (attr.getName() == getExpertShardsAttrName()) {
-    DictionaryAttr attrs =
-        function ? function.getArgAttrDict(argIndex) : DictionaryAttr();
-    if (!attrs || !(attrs.contains(getParamAttrName()) ||
-                    attrs.contains(getStateAttrName())))
-      return op->emitError()
-             << "argument " << argIndex << ": '" << getExpertShardsAttrName()
-             << "' marks only a parameter or a state";
+    bool marks = attrs && (attrs.contains(getStateAttrName()) ||
+                           (!flat && attrs.contains(getParamAttrName())));
+    if (!marks)
+      return op->emitError() << "argument " << argIndex << ": '"
+                             << attr.getName().getValue() << "' marks only "
+                             << (flat ? "a state" : "a parameter or a state");
     return expect(op, attr, isInteger(attr.getValue(), 1),
                   "a positive number of shards");
   }

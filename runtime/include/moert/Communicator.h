@@ -111,6 +111,10 @@ private:
   std::array<GroupMembers, numGroups> groups;
 };
 
+/// Whether a communicator reduces `dtype` values by `reduction`: f32 or i32,
+/// and a mean only of f32.
+Status checkReduction(DType dtype, Reduction reduction);
+
 /// The communicator of a one-process launch: world 1, every group of one.
 std::unique_ptr<Communicator> createLocalCommunicator();
 

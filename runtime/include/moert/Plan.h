@@ -166,6 +166,8 @@ struct Plan {
   std::map<std::string, int, std::less<>> states;
   ModelInfo model;
   TrainingInfo training;
+  /// A digest of the plan's bytes: ranks that loaded the same plan agree.
+  uint64_t digest = 0;
 
   /// The program named `name`, or null.
   const Program *program(std::string_view name) const;

@@ -58,6 +58,15 @@ bool launchedByMpi() {
   return false;
 }
 
+Status checkReduction(DType dtype, Reduction reduction) {
+  if (dtype != DType::F32 && dtype != DType::I32)
+    return Status::error(
+        fmt::format("cannot reduce {} values", dtypeName(dtype)));
+  if (dtype != DType::F32 && reduction == Reduction::Mean)
+    return Status::error("a mean reduces only f32 values");
+  return Status();
+}
+
 Status checkCollectiveGroups(const Plan &plan, const Communicator &comm) {
   for (const Program &program : plan.programs)
     for (size_t i = 0; i < program.ops.size(); ++i) {

@@ -68,15 +68,6 @@ private:
     return Status();
   }
 
-  static Status checkReduction(DType dtype, Reduction reduction) {
-    if (dtype != DType::F32 && dtype != DType::I32)
-      return Status::error(
-          fmt::format("cannot reduce {} values", dtypeName(dtype)));
-    if (dtype != DType::F32 && reduction == Reduction::Mean)
-      return Status::error("a mean reduces only f32 values");
-    return Status();
-  }
-
   std::string aborted;
 };
 

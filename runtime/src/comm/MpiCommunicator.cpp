@@ -40,16 +40,24 @@ Status checkCount(int64_t count, const char *what) {
   return Status();
 }
 
-StatusOr<MPI_Datatype> mpiType(DType dtype) {
-  switch (dtype) {
-  case DType::F32:
-    return MPI_FLOAT;
-  case DType::I32:
-    return MPI_INT32_T;
-  default:
-    return Status::error(
-        fmt::format("cannot reduce {} values", dtypeName(dtype)));
-  }
+/// The MPI type and operation of a reduction checkReduction accepts; a
+/// mean is a sum, divided afterwards (divideForMean).
+MPI_Datatype mpiType(DType dtype) {
+  return dtype == DType::F32 ? MPI_FLOAT : MPI_INT32_T;
+}
+
+MPI_Op mpiOp(Reduction reduction) {
+  return reduction == Reduction::Max ? MPI_MAX : MPI_SUM;
+}
+
+void divideForMean(Reduction reduction, void *data, int64_t count,
+                   int members) {
+  if (reduction != Reduction::Mean)
+    return;
+  float scale = 1.0f / static_cast<float>(members);
+  float *values = static_cast<float *>(data);
+  for (int64_t i = 0; i < count; ++i)
+    values[i] *= scale;
 }
 
 class MpiCommunicator final : public Communicator {
@@ -66,22 +74,12 @@ public:
   Status allReduce(Group group, DType dtype, void *data, int64_t count,
                    Reduction reduction) override {
     MOERT_RETURN_IF_ERROR(checkCount(count, "all-reduce"));
-    StatusOr<MPI_Datatype> type = mpiType(dtype);
-    if (!type.ok())
-      return type.status();
-    if (reduction == Reduction::Mean && dtype != DType::F32)
-      return Status::error("a mean reduces only f32 values");
-    MPI_Op op = reduction == Reduction::Max ? MPI_MAX : MPI_SUM;
-    MOERT_MPI(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), *type,
-                            op, comm(group)));
+    MOERT_RETURN_IF_ERROR(checkReduction(dtype, reduction));
+    MOERT_MPI(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count),
+                            mpiType(dtype), mpiOp(reduction), comm(group)));
     int n = this->group(group).size();
     sent.allReduce += 2 * (n - 1) * count * dtypeSize(dtype) / n;
-    if (reduction == Reduction::Mean) {
-      float scale = 1.0f / static_cast<float>(this->group(group).size());
-      float *values = static_cast<float *>(data);
-      for (int64_t i = 0; i < count; ++i)
-        values[i] *= scale;
-    }
+    divideForMean(reduction, data, count, n);
     return Status();
   }
 
@@ -98,22 +96,13 @@ public:
                        void *output, int64_t count,
                        Reduction reduction) override {
     MOERT_RETURN_IF_ERROR(checkCount(count, "reduce-scatter"));
-    StatusOr<MPI_Datatype> type = mpiType(dtype);
-    if (!type.ok())
-      return type.status();
-    if (reduction == Reduction::Mean && dtype != DType::F32)
-      return Status::error("a mean reduces only f32 values");
-    MPI_Op op = reduction == Reduction::Max ? MPI_MAX : MPI_SUM;
+    MOERT_RETURN_IF_ERROR(checkReduction(dtype, reduction));
     MOERT_MPI(MPI_Reduce_scatter_block(input, output, static_cast<int>(count),
-                                       *type, op, comm(group)));
-    sent.reduceScatter +=
-        (this->group(group).size() - 1) * count * dtypeSize(dtype);
-    if (reduction == Reduction::Mean) {
-      float scale = 1.0f / static_cast<float>(this->group(group).size());
-      float *values = static_cast<float *>(output);
-      for (int64_t i = 0; i < count; ++i)
-        values[i] *= scale;
-    }
+                                       mpiType(dtype), mpiOp(reduction),
+                                       comm(group)));
+    int n = this->group(group).size();
+    sent.reduceScatter += (n - 1) * count * dtypeSize(dtype);
+    divideForMean(reduction, output, count, n);
     return Status();
   }
 

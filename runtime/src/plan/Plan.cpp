@@ -2,6 +2,7 @@
 
 #include "moert/Plan.h"
 #include "moert/PlanNames.h"
+#include "moert/SplitMix.h"
 
 #include "plan_generated.h"
 
@@ -554,6 +555,9 @@ StatusOr<Plan> parsePlan(const std::vector<uint8_t> &bytes,
   StatusOr<Plan> plan = PlanReader(*plan::GetPlan(bytes.data())).read();
   if (!plan.ok())
     return plan.status().within(name);
+  plan->digest = 0x9e3779b97f4a7c15ull;
+  for (uint8_t byte : bytes)
+    plan->digest = splitMix64(plan->digest ^ byte);
   return plan;
 }
 

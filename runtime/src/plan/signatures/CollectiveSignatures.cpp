@@ -17,13 +17,18 @@ namespace moert {
 
 namespace {
 
+/// The `group` a rank-dependent op runs over and the `size` of that group.
+Status checkGroup(const OpChecker &c) {
+  MOERT_RETURN_IF_ERROR(
+      c.intAttr("group", 0, static_cast<int64_t>(plan::CommGroup::MAX)));
+  return c.intAttr("size", 1);
+}
+
 /// One input and one output of the element type of the input, which a
 /// communicator can carry: f32 or i32, and masks for a gather.
 Status checkCollective(const OpChecker &c, size_t inputs, bool masks = false) {
   MOERT_RETURN_IF_ERROR(c.arity(inputs, 0, 1));
-  MOERT_RETURN_IF_ERROR(
-      c.intAttr("group", 0, static_cast<int64_t>(plan::CommGroup::MAX)));
-  MOERT_RETURN_IF_ERROR(c.intAttr("size", 1));
+  MOERT_RETURN_IF_ERROR(checkGroup(c));
   DType dtype = c.in(0).dtype;
   if (dtype != DType::F32 && dtype != DType::I32 &&
       !(masks && dtype == DType::I1))
@@ -89,9 +94,7 @@ Status checkAllReduce(const Plan &plan, const OpInfo &op) {
 Status checkDispatchCounts(const Plan &plan, const OpInfo &op) {
   OpChecker c(plan, op);
   MOERT_RETURN_IF_ERROR(c.arity(1, 0, 4));
-  MOERT_RETURN_IF_ERROR(
-      c.intAttr("group", 0, static_cast<int64_t>(plan::CommGroup::MAX)));
-  MOERT_RETURN_IF_ERROR(c.intAttr("size", 1));
+  MOERT_RETURN_IF_ERROR(checkGroup(c));
   MOERT_RETURN_IF_ERROR(c.type(c.in(0), "counts", DType::I32, 1));
   int64_t members = sizeOf(op), all = c.in(0).shape[0];
   if (all % members || (all / members) % members)
@@ -112,9 +115,7 @@ Status checkDispatchCounts(const Plan &plan, const OpInfo &op) {
 Status checkLocalExperts(const Plan &plan, const OpInfo &op) {
   OpChecker c(plan, op);
   MOERT_RETURN_IF_ERROR(c.arity(1, 1, 2));
-  MOERT_RETURN_IF_ERROR(
-      c.intAttr("group", 0, static_cast<int64_t>(plan::CommGroup::MAX)));
-  MOERT_RETURN_IF_ERROR(c.intAttr("size", 1));
+  MOERT_RETURN_IF_ERROR(checkGroup(c));
   MOERT_RETURN_IF_ERROR(c.intAttr("experts", 1));
   if (op.intAttr("experts") % sizeOf(op))
     return c.fail(fmt::format("cannot split {} experts over {} members",
@@ -160,9 +161,7 @@ Status checkUnflatten(const Plan &plan, const OpInfo &op) {
 Status checkLocalShard(const Plan &plan, const OpInfo &op) {
   OpChecker c(plan, op);
   MOERT_RETURN_IF_ERROR(checkFlat(c, c.in(0), "input"));
-  MOERT_RETURN_IF_ERROR(
-      c.intAttr("group", 0, static_cast<int64_t>(plan::CommGroup::MAX)));
-  MOERT_RETURN_IF_ERROR(c.intAttr("size", 1));
+  MOERT_RETURN_IF_ERROR(checkGroup(c));
   MOERT_RETURN_IF_ERROR(c.type(c.out(0), "output", DType::F32, 1));
   return c.shape(c.in(0), "input", {c.out(0).shape[0] * sizeOf(op)});
 }
