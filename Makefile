@@ -4,8 +4,12 @@ JOBS ?= 2
 PYTHON ?= /usr/bin/python3
 LIT ?= /usr/lib/llvm-19/build/utils/lit/lit.py
 MPIRUN ?= mpirun --allow-run-as-root --oversubscribe
+ASAN_BUILD ?= build-asan
+# Tests left out under the sanitizers: the PyTorch oracles' long runs (their
+# moe-run paths also run in Runtime/train.test) keep CI under 40 minutes.
+SANITIZE_EXCLUDE ?= lit/oracle/(train|moe-checks)\.test
 
-.PHONY: all deps configure build demo test format tidy clean
+.PHONY: all deps configure build demo test sanitize-build sanitize fuzz format tidy clean
 
 all: build
 
@@ -37,11 +41,31 @@ demo: build
 	  --data $(BUILD)/corpus/tiny_text_document --train-iters 300 --log-interval 100 \
 	  --eval-interval 300 --eval-iters 4 --save $(BUILD)/tiny-ep2-run
 
-# lit prints its own summary, then ctest runs every test (each lit file and
-# each gtest) and prints the closing count.
+# ctest runs every test once (each lit file, each gtest, the MPI suite) and
+# prints the closing count; `cmake --build $(BUILD) --target check-lit` runs
+# the lit files alone with lit's own summary.
 test: build
-	$(PYTHON) $(LIT) -sv $(BUILD)/test
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The compiler and runtime built by clang with AddressSanitizer, UBSan and
+# libFuzzer coverage, then their tests run under them: any report fails.
+sanitize-build: deps
+	CC=clang-19 CXX=clang++-19 cmake -S . -B $(ASAN_BUILD) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir \
+	  -DMOE_SANITIZE=address,undefined -DMOE_FUZZ=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+sanitize: sanitize-build
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) \
+	  -LE 'fuzz|lint' -E '$(SANITIZE_EXCLUDE)'
+
+# Each libFuzzer target for MOE_FUZZ_SECONDS (60), two at a time.
+fuzz: sanitize-build
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L fuzz
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format-19 -i

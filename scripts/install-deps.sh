@@ -6,10 +6,10 @@ set -euo pipefail
 packages=(
   cmake ninja-build ccache g++ make python3
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
-  libgtest-dev clang-format-19
+  libgtest-dev clang-format-19 clang-19 libclang-rt-19-dev libomp-19-dev
   libflatbuffers-dev flatbuffers-compiler
   libopenblas-openmp-dev libopenblas0-openmp
-  nlohmann-json3-dev libcli11-dev libsentencepiece-dev libfmt-dev
+  nlohmann-json3-dev libcli11-dev libsentencepiece-dev sentencepiece libfmt-dev
   libopenmpi-dev openmpi-bin
   python3-torch python3-matplotlib
 )

@@ -80,7 +80,8 @@ public:
     if (count > (bytes.size() - at) / sizeof(T))
       return false;
     values.resize(count);
-    std::memcpy(values.data(), bytes.data() + at, count * sizeof(T));
+    if (count > 0) // an empty vector's data() may be null
+      std::memcpy(values.data(), bytes.data() + at, count * sizeof(T));
     at += count * sizeof(T);
     return true;
   }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -126,6 +127,16 @@ uint32_t planVersion() {
 
 namespace {
 
+/// The values of a [long] vector. The verifier checks the alignment of its
+/// length only, so a malformed file may place them anywhere: they are copied
+/// rather than read in place.
+std::vector<int64_t> longs(const flatbuffers::Vector<int64_t> *vector) {
+  std::vector<int64_t> values(vector ? vector->size() : 0);
+  if (!values.empty())
+    std::memcpy(values.data(), vector->Data(), values.size() * sizeof(int64_t));
+  return values;
+}
+
 /// Reads the flatbuffer into plain structures, checking what the schema
 /// verifier cannot: ranges, indices and sizes.
 class PlanReader {
@@ -186,26 +197,23 @@ private:
           t->kind() > plan::TensorKind::MAX)
         return Status::error(what + " has an unknown kind");
       info.kind = static_cast<TensorKind>(t->kind());
-      if (t->shape()) {
-        for (int64_t dim : *t->shape()) {
-          if (dim < 0 || dim > (int64_t(1) << 40))
-            return Status::error(
-                fmt::format("{} has a dimension of {}", what, dim));
-          info.shape.push_back(dim);
-        }
+      for (int64_t dim : longs(t->shape())) {
+        if (dim < 0 || dim > (int64_t(1) << 40))
+          return Status::error(
+              fmt::format("{} has a dimension of {}", what, dim));
+        info.shape.push_back(dim);
       }
       info.offset = t->offset();
       info.shards = t->shards();
       info.flatShards = t->flat_shards();
       info.flatGroup = static_cast<int>(t->flat_group());
-      if (t->flat_shape())
-        for (int64_t dim : *t->flat_shape()) {
-          if (dim < 1 || dim > (int64_t(1) << 40))
-            return Status::error(
-                fmt::format("{} ({}) has a flat shape dimension of {}", what,
-                            info.name, dim));
-          info.flatShape.push_back(dim);
-        }
+      for (int64_t dim : longs(t->flat_shape())) {
+        if (dim < 1 || dim > (int64_t(1) << 40))
+          return Status::error(
+              fmt::format("{} ({}) has a flat shape dimension of {}", what,
+                          info.name, dim));
+        info.flatShape.push_back(dim);
+      }
       if (info.flatShards != 1) {
         TensorInfo logical;
         logical.shape = info.flatShape;
