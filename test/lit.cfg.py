@@ -1,5 +1,7 @@
 # lit configuration of the moe-compiler test suites.
 import os
+import subprocess
+import tempfile
 
 import lit.formats
 
@@ -29,3 +31,23 @@ if config.mpirun:
 config.substitutions.append(
     ("%moe-plot", config.python + " " + os.path.join(config.moe_tools_dir, "moe-plot"))
 )
+
+
+# Tests that fill or freeze a small file system mount a tmpfs (as root);
+# elsewhere they are reported unsupported.
+def can_mount_tmpfs():
+    directory = tempfile.mkdtemp()
+    try:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                                  directory], capture_output=True).returncode == 0
+        if mounted:
+            subprocess.run(["umount", directory], capture_output=True)
+        return mounted
+    except OSError:
+        return False
+    finally:
+        os.rmdir(directory)
+
+
+if can_mount_tmpfs():
+    config.available_features.add("tmpfs")

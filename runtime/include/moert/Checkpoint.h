@@ -3,15 +3,15 @@
 // A checkpoint directory holds, as Megatron's does, one subdirectory per saved
 // iteration and a tracker file naming the latest:
 //
-//   <dir>/latest_checkpointed_iteration.txt     "20"
-//   <dir>/iter_0000020/model.safetensors        Hugging Face names
-//   <dir>/iter_0000020/optimizer.safetensors    exp_avg.<name>,
-//   exp_avg_sq.<name> <dir>/iter_0000020/trainer_state.json       step, data
-//   position, RNG seed
+//   latest_checkpointed_iteration.txt   "20"
+//   iter_0000020/model.safetensors      parameters, Hugging Face names
+//   iter_0000020/optimizer.safetensors  exp_avg.<name>, exp_avg_sq.<name>
+//   iter_0000020/trainer_state.json     step, data position, RNG seed
 //
 // Saving writes iter_N.tmp, syncs every file, renames it into place and only
 // then replaces the tracker (temporary file, sync, rename), so a crash at any
-// moment leaves the previous latest checkpoint intact.
+// moment leaves the previous latest checkpoint intact. Saving an iteration
+// again moves the old copy to iter_N.old until the new one is in place.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +36,11 @@ struct TrainerState {
 /// `state.iteration` under `directory`, and makes it the latest.
 Status saveCheckpoint(Device &device, const std::string &directory,
                       const TrainerState &state);
+
+/// Creates `directory` if needed and checks that files can be written in
+/// it, so that a run finds out before training rather than at its first
+/// save.
+Status checkCheckpointDirectory(const std::string &directory);
 
 /// The latest checkpoint's iteration directory under `directory`, or an
 /// empty string when it holds none.

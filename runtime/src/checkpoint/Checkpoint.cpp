@@ -26,24 +26,33 @@ std::string iterationName(int64_t iteration) {
   return fmt::format("iter_{:07d}", iteration);
 }
 
-} // namespace
+Status renameDirectory(const std::string &from, const std::string &to) {
+  if (std::rename(from.c_str(), to.c_str()) != 0)
+    return Status::error(fmt::format("{}: cannot rename to {}: {}", from, to,
+                                     std::strerror(errno)));
+  return Status();
+}
 
-Status saveCheckpoint(Device &device, const std::string &directory,
-                      const TrainerState &state) {
-  // Every rank gathers its experts' shards; the first one writes.
-  bool writer = device.communicator().rank() == 0;
+/// A save that stopped between its two renames left the only whole copy of
+/// its iteration aside (iter_N.old without iter_N): puts each back.
+Status restoreSetAside(const std::string &directory) {
   std::error_code error;
-  std::string final = directory + "/" + iterationName(state.iteration);
-  std::string staging = final + ".tmp";
-  if (writer) {
-    fs::create_directories(directory, error);
-    if (error)
-      return Status::error(directory + ": cannot create: " + error.message());
-    fs::remove_all(staging, error);
-    fs::create_directory(staging, error);
-    if (error)
-      return Status::error(staging + ": cannot create: " + error.message());
+  for (const fs::directory_entry &entry :
+       fs::directory_iterator(directory, error)) {
+    fs::path path = entry.path();
+    if (path.extension() != ".old")
+      continue;
+    fs::path original = path.parent_path() / path.stem();
+    if (!fs::exists(original))
+      MOERT_RETURN_IF_ERROR(renameDirectory(path.string(), original.string()));
   }
+  return Status();
+}
+
+/// Writes one iteration's files into `staging`: the parameters and moments
+/// (every rank takes part, `writer` writes) and the trainer state.
+Status writeIteration(Device &device, const std::string &staging,
+                      const TrainerState &state, bool writer) {
   MOERT_RETURN_IF_ERROR(
       saveSafetensors(device, staging + "/model.safetensors"));
   MOERT_RETURN_IF_ERROR(saveSafetensors(device,
@@ -56,15 +65,57 @@ Status saveCheckpoint(Device &device, const std::string &directory,
                             {"seed", state.seed}};
   MOERT_RETURN_IF_ERROR(writeFileAtomically(staging + "/trainer_state.json",
                                             {trainer.dump(1) + "\n"}));
-  MOERT_RETURN_IF_ERROR(syncDirectory(staging));
+  return syncDirectory(staging);
+}
 
-  // Replace an older save of the same iteration, then publish.
-  fs::remove_all(final, error);
-  if (std::rename(staging.c_str(), final.c_str()) != 0)
-    return Status::error(final + ": cannot write: " + std::strerror(errno));
+} // namespace
+
+Status saveCheckpoint(Device &device, const std::string &directory,
+                      const TrainerState &state) {
+  // Every rank gathers its experts' shards; the first one writes.
+  bool writer = device.communicator().rank() == 0;
+  std::error_code error;
+  std::string final = directory + "/" + iterationName(state.iteration);
+  std::string staging = final + ".tmp";
+  std::string previous = final + ".old";
+  if (writer) {
+    fs::create_directories(directory, error);
+    if (error)
+      return Status::error(directory + ": cannot create: " + error.message());
+    MOERT_RETURN_IF_ERROR(restoreSetAside(directory));
+    fs::remove_all(staging, error);
+    fs::create_directory(staging, error);
+    if (error)
+      return Status::error(staging + ": cannot create: " + error.message());
+  }
+  Status written = writeIteration(device, staging, state, writer);
+  if (!written.ok() && writer)
+    fs::remove_all(staging, error); // give back the space of a partial save
+  if (!written.ok() || !writer)
+    return written;
+
+  // An older save of the same iteration moves aside before the new one takes
+  // its name and is removed only after, so the tracker always names a whole
+  // checkpoint (latestCheckpoint looks aside too); then publish.
+  fs::remove_all(previous, error);
+  if (fs::exists(final))
+    MOERT_RETURN_IF_ERROR(renameDirectory(final, previous));
+  MOERT_RETURN_IF_ERROR(renameDirectory(staging, final));
   MOERT_RETURN_IF_ERROR(syncDirectory(directory));
+  fs::remove_all(previous, error);
   return writeFileAtomically(directory + "/" + trackerName,
                              {fmt::format("{}\n", state.iteration)});
+}
+
+Status checkCheckpointDirectory(const std::string &directory) {
+  std::error_code error;
+  fs::create_directories(directory, error);
+  if (error)
+    return Status::error(directory + ": cannot create: " + error.message());
+  std::string probe = directory + "/.moe-run-write-test";
+  MOERT_RETURN_IF_ERROR(writeFileAtomically(probe, {"\n"}));
+  fs::remove(probe, error);
+  return Status();
 }
 
 StatusOr<std::string> latestCheckpoint(const std::string &directory) {
@@ -80,6 +131,9 @@ StatusOr<std::string> latestCheckpoint(const std::string &directory) {
     return Status::error(tracker + ": expected an iteration number, got '" +
                          text + "'");
   std::string path = directory + "/" + iterationName(iteration);
+  // A re-save of this iteration stopped between its renames (saveCheckpoint).
+  if (!fs::exists(path) && fs::is_directory(path + ".old"))
+    return path + ".old";
   if (!fs::is_directory(path))
     return Status::error(tracker + " names iteration " + text + ", but " +
                          path + " does not exist");

@@ -1,0 +1,74 @@
+"""SIGKILL at random moments of training runs that save a checkpoint every
+step, over the same directory, until WANTED kills have landed inside a save
+(a staging or set-aside directory is left on disk) or MAX kills were made;
+after each kill the latest checkpoint must load (moe-run --load ...
+evaluates it). Every other run resumes and saves again the iteration it
+resumed at, so that kills also land while an existing iteration is
+replaced. Iterations older than the latest are removed between runs.
+
+  kill_saves.py WANTED MAX PLAN DATA DIR
+Prints the counts; fails when a checkpoint does not load or fewer than
+WANTED kills landed inside a save.
+"""
+
+import glob
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+
+def latest(directory):
+    try:
+        with open(os.path.join(directory, "latest_checkpointed_iteration.txt")) as f:
+            return int(f.read())
+    except FileNotFoundError:
+        return None
+
+
+def main():
+    wanted, most = int(sys.argv[1]), int(sys.argv[2])
+    plan, data, directory = sys.argv[3:6]
+    rng = random.Random(1234)
+    common = [plan, "--data", data, "--eval-interval", "0", "--log-interval", "1000"]
+    interrupted = checked = trials = 0
+    while interrupted < wanted and trials < most:
+        trial = trials
+        trials += 1
+        before = latest(directory)
+        for old in glob.glob(os.path.join(directory, "iter_*")):
+            if before is not None and not old.startswith(
+                    os.path.join(directory, "iter_%07d" % before)):
+                shutil.rmtree(old)
+        if before is not None and trial % 2 == 1:
+            # Resumed at its last step: it saves that iteration again.
+            args = ["--resume", "--train-iters", str(before)]
+        else:
+            args = ["--resume", "--train-iters", "100000", "--save-interval", "1"]
+        run = subprocess.Popen(["moe-run", *common, "--save", directory, *args],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.1, 0.6))
+        run.kill()
+        _, err = run.communicate()
+        if run.returncode not in (0, -9):
+            sys.exit(f"trial {trial}: moe-run failed: {err.decode()}")
+        if glob.glob(os.path.join(directory, "*.tmp")) or glob.glob(
+                os.path.join(directory, "*.old")):
+            interrupted += 1
+        if latest(directory) is None:
+            continue
+        check = subprocess.run(["moe-run", *common[:3], "--load", directory,
+                                "--eval-iters", "1"], capture_output=True, text=True)
+        if check.returncode != 0:
+            sys.exit(f"trial {trial}: the latest checkpoint does not load:\n"
+                     + check.stderr)
+        checked += 1
+    print(f"{interrupted} kills inside a save of {trials}, {checked} checkpoints loaded")
+    if interrupted < wanted:
+        sys.exit(f"only {interrupted} of {trials} kills landed inside a save")
+
+
+if __name__ == "__main__":
+    main()
