@@ -8,10 +8,13 @@
 // parameters from the seed (or loads them from safetensors or a checkpoint),
 // reads micro-batches from a Megatron indexed dataset and trains (logging
 // loss, aux loss, learning rate and tokens per expert, evaluating, saving
-// checkpoints) or evaluates.
+// checkpoints) or evaluates. SIGINT or SIGTERM stops training after the
+// current step, saving a checkpoint when --save is set, and exits with
+// 128 + the signal; a second one ends it at once.
 //
 //===----------------------------------------------------------------------===//
 
+#include "moert/Checkpoint.h"
 #include "moert/Communicator.h"
 #include "moert/Data.h"
 #include "moert/Device.h"
@@ -26,6 +29,7 @@
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -41,6 +45,33 @@
 using namespace moert;
 
 namespace {
+
+//===----------------------------------------------------------------------===//
+// Signals
+//===----------------------------------------------------------------------===//
+
+volatile std::sig_atomic_t stopRequest = 0;
+/// The signal training stopped for, or 0.
+int stoppedBy = 0;
+
+void requestStop(int signal) { stopRequest = signal; }
+
+/// SIGINT and SIGTERM ask the trainer to stop after the current step; the
+/// handler resets itself, so that a second signal ends the process at once.
+void installStopHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = requestStop;
+  action.sa_flags = SA_RESETHAND | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+const char *signalName(int signal) {
+  return signal == SIGINT    ? "SIGINT"
+         : signal == SIGTERM ? "SIGTERM"
+                             : "a signal";
+}
 
 //===----------------------------------------------------------------------===//
 // Options
@@ -65,6 +96,7 @@ struct Options {
       saveInterval;
   std::string save, metricsJsonl, tensorboardDir, plot;
   bool noLoadOptim = false, noLoadRng = false, resume = false;
+  bool noNonFiniteCheck = false, skipNonFinite = false;
 };
 
 void addOptions(CLI::App &app, Options &o) {
@@ -108,6 +140,13 @@ void addOptions(CLI::App &app, Options &o) {
   app.add_option("--load", o.load,
                  "a checkpoint directory to resume from, or a safetensors "
                  "file of parameters");
+  app.add_flag("--no-check-for-nan-in-loss-and-grad", o.noNonFiniteCheck,
+               "do not check the losses and gradients for NaN and Inf "
+               "before each update");
+  app.add_flag("--skip-nonfinite-steps", o.skipNonFinite,
+               "skip (and count) the update of a step with a NaN or Inf "
+               "instead of stopping the run")
+      ->excludes("--no-check-for-nan-in-loss-and-grad");
   app.add_flag("--resume", o.resume,
                "resume from the latest checkpoint in --save, if any");
   app.add_flag("--no-load-optim", o.noLoadOptim,
@@ -180,6 +219,8 @@ StatusOr<Settings> resolve(const Options &o, const Plan &plan) {
   train.evalIters =
       o.evalIters.value_or(s.training ? std::max<int64_t>(1, t.evalIters) : 10);
   train.saveInterval = o.saveInterval.value_or(t.saveInterval);
+  train.checkNonFinite = !o.noNonFiniteCheck;
+  train.skipNonFinite = o.skipNonFinite;
   s.save = !o.save.empty() ? o.save : t.save;
   if (s.training) {
     train.save = s.save;
@@ -351,7 +392,12 @@ public:
     return Status();
   }
 
-  Status end() override { return writeJson(directory + "/steps.json", steps); }
+  /// The steps, and the weights after the last one.
+  Status end() override {
+    MOERT_RETURN_IF_ERROR(
+        saveSafetensors(device, directory + "/final_weights.safetensors"));
+    return writeJson(directory + "/steps.json", steps);
+  }
 
   /// The evaluation dump: the batch, the activations when asked, the metrics
   /// of one micro-batch and the weights.
@@ -480,6 +526,15 @@ Status train(Trainer &trainer, Device &device, const Options &o,
     trainer.addSink(std::move(dump));
   }
   MOERT_RETURN_IF_ERROR(trainer.train());
+  if (trainer.stepsSkipped() > 0)
+    fmt::print("Skipped the updates of {} iteration{} with NaN or Inf\n",
+               trainer.stepsSkipped(), trainer.stepsSkipped() == 1 ? "" : "s");
+  if (trainer.stoppedBy() != 0) {
+    stoppedBy = trainer.stoppedBy();
+    fmt::print("Stopped by {} after iteration {}{}\n", signalName(stoppedBy),
+               trainer.state().iteration,
+               s.save.empty() ? " (no --save: nothing saved)" : "");
+  }
   if (device.communicator().worldSize() > 1 && trainer.stepsTaken() > 0) {
     const CommTraffic &sent = trainer.stepTraffic();
     double perStep = 1.0 / (1 << 20) / trainer.stepsTaken();
@@ -607,7 +662,11 @@ Status run(const Options &o, std::unique_ptr<Communicator> &comm) {
   if (!resumeFrom.ok())
     return resumeFrom.status();
 
+  if (!s.train.save.empty() && comm->rank() == 0)
+    MOERT_RETURN_IF_ERROR(checkCheckpointDirectory(s.train.save));
   TrainOptions options = s.train;
+  installStopHandlers();
+  options.stopSignal = [] { return static_cast<int>(stopRequest); };
   if (dumpRef && s.training)
     options.afterMicroBatch = [dumpRef] { return dumpRef->afterMicroBatch(); };
   Trainer trainer(device, data->train ? &*data->train : nullptr,
@@ -639,7 +698,7 @@ int main(int argc, char **argv) {
   try {
     Status status = run(options, comm);
     if (status.ok())
-      return 0;
+      return stoppedBy != 0 ? 128 + stoppedBy : 0;
     error = status.message();
   } catch (const std::exception &e) {
     error = e.what();

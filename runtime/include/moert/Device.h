@@ -29,6 +29,14 @@ namespace moert {
 /// stops the run.
 using OpObserver = std::function<Status(size_t, const OpInfo &)>;
 
+/// How many values of a tensor are NaN and how many infinite.
+struct NonFiniteCount {
+  int64_t nan = 0;
+  int64_t inf = 0;
+  int64_t first = -1; // the element index of the first, or -1
+  bool any() const { return nan > 0 || inf > 0; }
+};
+
 class Device {
 public:
   virtual ~Device() = default;
@@ -51,6 +59,9 @@ public:
                      const OpObserver &afterOp = {}) = 0;
   /// Waits until the work issued so far has finished.
   virtual Status synchronize() = 0;
+  /// Counts the NaN and infinite values of tensor `index` where it lies
+  /// (none in an integer tensor).
+  virtual StatusOr<NonFiniteCount> countNonFinite(int index) = 0;
 
   /// Tensor `index` as a host vector of `T`, whose size must match.
   template <typename T> StatusOr<std::vector<T>> read(int index) {

@@ -35,6 +35,7 @@ struct StepRecord {
   int64_t step = 0;
   double lmLoss = 0, auxLoss = 0, zLoss = 0, lr = 0, gradNorm = 0;
   double secondsPerStep = 0;
+  int64_t skipped = 0; // steps whose update was skipped for a NaN or Inf
   ExpertCounts tokensPerExpert; // the tokens the experts took
   DroppedCounts droppedTokens;
 };

@@ -36,6 +36,16 @@ struct TrainOptions {
   /// Called after each micro-batch's forward and backward (its inputs are
   /// still on the device).
   std::function<Status()> afterMicroBatch;
+  /// Megatron's --check-for-nan-in-loss-and-grad: before each optimizer
+  /// step, the losses and every gradient are checked for NaN and Inf.
+  bool checkNonFinite = true;
+  /// What a non-finite step does: false ends the run before the update
+  /// (the weights and checkpoints stay those of the last good step); true
+  /// skips the update, counts the step as skipped and goes on.
+  bool skipNonFinite = false;
+  /// The signal that asks the run to stop after the current step, or 0
+  /// while none has (polled once a step; the ranks agree on it).
+  std::function<int()> stopSignal;
 };
 
 class Trainer {
@@ -63,6 +73,10 @@ public:
   /// What this rank sent to others in the steps train() took, and how many.
   const CommTraffic &stepTraffic() const { return traffic; }
   int64_t stepsTaken() const { return stepsRun; }
+  /// Steps whose update was skipped for a NaN or Inf (skipNonFinite).
+  int64_t stepsSkipped() const { return skippedRun; }
+  /// The signal train() stopped early for, or 0.
+  int stoppedBy() const { return stopped; }
 
   /// Writes the inputs of the micro-batch of `samples` starting at `first`
   /// to the device.
@@ -90,6 +104,12 @@ private:
   Status addResults(const Program &program, double scale,
                     std::initializer_list<NamedResult> results);
   Status setInput(const char *name, int64_t value);
+  /// What is NaN or Inf among the step's losses and this rank's gradients,
+  /// or "" when nothing is.
+  StatusOr<std::string> findNonFinite(const StepRecord &record);
+  /// Whether any rank found a non-finite value, and whether any was asked
+  /// to stop (sets `stopped`).
+  StatusOr<bool> agreeOnFaultsAndStop(bool localFault);
 
   Device &device;
   const Plan &plan;
@@ -100,6 +120,8 @@ private:
   std::vector<std::unique_ptr<MetricsSink>> sinks;
   CommTraffic traffic;
   int64_t stepsRun = 0;
+  int64_t skippedRun = 0;
+  int stopped = 0;
 };
 
 } // namespace moert

@@ -26,6 +26,12 @@ NamedTensors parameterTensors(const Plan &plan);
 /// The AdamW moments, "exp_avg.<parameter>" and "exp_avg_sq.<parameter>".
 NamedTensors optimizerTensors(const Plan &plan);
 
+/// The name under which a checkpoint stores element `element` of tensor
+/// `index`, named `name` (with "{expert}" for a stacked one): the expert's
+/// own tensor name, counting experts over the whole model.
+std::string fileTensorName(const Device &device, int index,
+                           const std::string &name, int64_t element);
+
 /// Fills every parameter from `seed`; the same seed gives the same weights.
 Status initializeParameters(Device &device, uint64_t seed);
 

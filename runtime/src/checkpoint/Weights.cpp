@@ -104,6 +104,15 @@ float f16ToFloat(uint16_t bits) {
 
 } // namespace
 
+std::string fileTensorName(const Device &device, int index,
+                           const std::string &name, int64_t element) {
+  const TensorInfo &t = device.plan().tensors[index];
+  for (const FileTensor &file : fileTensors(t, name, firstExpertOf(device, t)))
+    if (element >= file.offset && element < file.offset + file.elements)
+      return file.name;
+  return name;
+}
+
 NamedTensors parameterTensors(const Plan &plan) {
   NamedTensors named;
   for (const ParameterInfo &param : plan.parameters)

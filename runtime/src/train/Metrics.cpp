@@ -41,6 +41,8 @@ nlohmann::json stepJson(const StepRecord &record) {
       {"tokens_per_expert", expertCountsJson(record.tokensPerExpert)}};
   if (!record.droppedTokens.empty())
     json["dropped_tokens"] = droppedCountsJson(record.droppedTokens);
+  if (record.skipped > 0)
+    json["skipped_iterations"] = record.skipped;
   return json;
 }
 

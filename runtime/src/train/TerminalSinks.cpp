@@ -28,8 +28,11 @@ public:
       : out(out), perLayer(perLayer) {}
 
   Status onLog(const StepRecord &r) override {
-    fmt::print(out, "Step {} | Loss: {:.4f} | Aux Loss: {:.4f} | LR: {:.2e}\n",
+    fmt::print(out, "Step {} | Loss: {:.4f} | Aux Loss: {:.4f} | LR: {:.2e}",
                r.step, r.lmLoss, r.auxLoss, r.lr);
+    if (r.skipped > 0)
+      fmt::print(out, " | Skipped iterations: {}", r.skipped);
+    fmt::print(out, "\n");
     if (perLayer)
       printTokensPerExpert(out, r.tokensPerExpert, r.droppedTokens);
     out.flush();

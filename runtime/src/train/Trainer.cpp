@@ -3,11 +3,16 @@
 #include "moert/Trainer.h"
 #include "moert/PlanNames.h"
 #include "moert/SplitMix.h"
+#include "moert/Weights.h"
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <chrono>
 #include <climits>
+#include <cmath>
+#include <csignal>
+#include <cstring>
 
 namespace moert {
 
@@ -246,19 +251,135 @@ Status Trainer::step(StepRecord &record) {
     MOERT_RETURN_IF_ERROR(countTokens(forwardBackward, record.tokensPerExpert,
                                       record.droppedTokens));
   }
+  std::string fault;
+  if (options.checkNonFinite) {
+    StatusOr<std::string> found = findNonFinite(record);
+    if (!found.ok())
+      return found.status();
+    fault = *found;
+  }
+  StatusOr<bool> anyFault = agreeOnFaultsAndStop(!fault.empty());
+  if (!anyFault.ok())
+    return anyFault.status();
   MOERT_RETURN_IF_ERROR(
       reduceOverRanks({&record.lmLoss, &record.auxLoss, &record.zLoss},
                       record.tokensPerExpert, record.droppedTokens));
-  MOERT_RETURN_IF_ERROR(setInput(names::step, trainer.iteration + 1));
-  MOERT_RETURN_IF_ERROR(setInput(names::trainIters, options.trainIters));
-  MOERT_RETURN_IF_ERROR(device.run(names::optimizerStep));
-  // The record starts at zero: adding sets the step's rate and norm.
-  MOERT_RETURN_IF_ERROR(addResults(
-      optimizerStep, 1.0,
-      {{&record.lr, names::lr}, {&record.gradNorm, names::gradNorm}}));
+  if (*anyFault && !options.skipNonFinite) {
+    if (fault.empty())
+      fault = "another rank found a NaN or Inf in its losses or gradients";
+    return Status::error(fmt::format(
+        "iteration {}: {}; the update was not applied, so the weights and the "
+        "last checkpoint are those of iteration {} (--skip-nonfinite-steps "
+        "skips such steps instead)",
+        trainer.iteration + 1, fault, trainer.iteration));
+  }
+  if (*anyFault) {
+    // Megatron's skipped iteration: the schedule and the data move on.
+    record.skipped = 1;
+    ++skippedRun;
+  } else {
+    MOERT_RETURN_IF_ERROR(setInput(names::step, trainer.iteration + 1));
+    MOERT_RETURN_IF_ERROR(setInput(names::trainIters, options.trainIters));
+    MOERT_RETURN_IF_ERROR(device.run(names::optimizerStep));
+    // The record starts at zero: adding sets the step's rate and norm.
+    MOERT_RETURN_IF_ERROR(addResults(
+        optimizerStep, 1.0,
+        {{&record.lr, names::lr}, {&record.gradNorm, names::gradNorm}}));
+  }
   ++trainer.iteration;
   trainer.consumedSamples += perStep * batch;
   return Status();
+}
+
+namespace {
+
+/// " (layer N)" for a tensor of decoder layer N, after its name.
+std::string layerOf(const std::string &name) {
+  size_t at = name.find("layers.");
+  if (at == std::string::npos)
+    return "";
+  size_t digits = at + 7, end = digits;
+  while (end < name.size() &&
+         std::isdigit(static_cast<unsigned char>(name[end])))
+    ++end;
+  return end == digits
+             ? ""
+             : fmt::format(" (layer {})", name.substr(digits, end - digits));
+}
+
+} // namespace
+
+StatusOr<std::string> Trainer::findNonFinite(const StepRecord &record) {
+  std::vector<std::string> found;
+  for (auto [value, what] : {std::pair{record.lmLoss, "the LM loss"},
+                             std::pair{record.auxLoss, "the aux loss"},
+                             std::pair{record.zLoss, "the z-loss"}})
+    if (!std::isfinite(value))
+      found.push_back(fmt::format("{} is {}", what,
+                                  std::isnan(value) ? "NaN"
+                                  : value > 0       ? "Inf"
+                                                    : "-Inf"));
+  // The tensor (an expert's own, for a stacked one) of the first bad value.
+  auto describe = [&](int index, const std::string &name,
+                      const NonFiniteCount &count) {
+    std::string file = fileTensorName(device, index, name, count.first);
+    return fmt::format("{}{}: {} NaN and {} Inf values", file, layerOf(file),
+                       count.nan, count.inf);
+  };
+  // Parameters in the plan's order, then gradients in the same order.
+  std::vector<int> parameters;
+  for (size_t i = 0; i < plan.tensors.size(); ++i)
+    if (plan.tensors[i].kind == TensorKind::Parameter)
+      parameters.push_back(static_cast<int>(i));
+  int64_t tensors = 0;
+  std::string first;
+  for (int param : parameters) {
+    const std::string &name = plan.tensors[param].name;
+    auto it = plan.states.find(names::gradPrefix + name);
+    if (it == plan.states.end())
+      continue;
+    int grad = it->second;
+    StatusOr<NonFiniteCount> count = device.countNonFinite(grad);
+    if (!count.ok())
+      return count.status();
+    if (count->any() && tensors++ == 0)
+      first = describe(grad, name, *count);
+  }
+  if (tensors == 1)
+    found.push_back("the gradient of " + first);
+  else if (tensors > 1)
+    found.push_back(
+        fmt::format("the gradients of {} tensors hold NaN or Inf, the first {}",
+                    tensors, first));
+  // Where the fault may have come from: a parameter that is not finite.
+  if (!found.empty())
+    for (int param : parameters) {
+      StatusOr<NonFiniteCount> count = device.countNonFinite(param);
+      if (!count.ok())
+        return count.status();
+      if (count->any()) {
+        found.push_back("the parameter " +
+                        describe(param, plan.tensors[param].name, *count));
+        break;
+      }
+    }
+  std::string text;
+  for (const std::string &item : found)
+    text += (text.empty() ? "" : "; ") + item;
+  return text;
+}
+
+StatusOr<bool> Trainer::agreeOnFaultsAndStop(bool localFault) {
+  int localSignal = options.stopSignal ? options.stopSignal() : 0;
+  Communicator &comm = device.communicator();
+  int32_t flags[2] = {localFault, localSignal != 0};
+  if (comm.worldSize() > 1)
+    MOERT_RETURN_IF_ERROR(
+        comm.allReduce(Group::World, DType::I32, flags, 2, Reduction::Max));
+  // A rank told by another to stop names the signal the launcher sends.
+  if (flags[1] != 0)
+    stopped = localSignal != 0 ? localSignal : SIGTERM;
+  return flags[0] != 0;
 }
 
 Status Trainer::checkScheduleLength() const {
@@ -289,7 +410,7 @@ Status Trainer::train() {
   }));
 
   StepRecord interval;
-  int64_t inInterval = 0;
+  int64_t inInterval = 0, stepsInInterval = 0; // applied steps, all steps
   while (trainer.iteration < options.trainIters) {
     auto start = std::chrono::steady_clock::now();
     StepRecord current;
@@ -305,31 +426,39 @@ Status Trainer::train() {
     current.step = trainer.iteration;
     MOERT_RETURN_IF_ERROR(
         report([&](MetricsSink &sink) { return sink.onStep(current); }));
-    interval.lmLoss += current.lmLoss;
-    interval.auxLoss += current.auxLoss;
-    interval.zLoss += current.zLoss;
-    interval.gradNorm += current.gradNorm;
+    // Skipped steps count, but their losses stay out of the averages.
+    interval.skipped += current.skipped;
+    if (!current.skipped) {
+      interval.lmLoss += current.lmLoss;
+      interval.auxLoss += current.auxLoss;
+      interval.zLoss += current.zLoss;
+      interval.gradNorm += current.gradNorm;
+      interval.lr = current.lr;
+      ++inInterval;
+    }
     interval.secondsPerStep += current.secondsPerStep;
-    interval.lr = current.lr;
+    ++stepsInInterval;
     addCounts(interval.tokensPerExpert, current.tokensPerExpert);
     addCounts(interval.droppedTokens, current.droppedTokens);
-    ++inInterval;
-    // Megatron's --exit-interval: the run ends early, as if at its end.
+    // Megatron's --exit-interval: the run ends early, as if at its end; so
+    // does a stop signal.
     bool last = trainer.iteration == options.trainIters ||
                 (options.exitInterval > 0 &&
-                 trainer.iteration % options.exitInterval == 0);
+                 trainer.iteration % options.exitInterval == 0) ||
+                stopped != 0;
     if (trainer.iteration % options.logInterval == 0 || last) {
-      for (double *value :
-           {&interval.lmLoss, &interval.auxLoss, &interval.zLoss,
-            &interval.gradNorm, &interval.secondsPerStep})
-        *value /= inInterval;
+      for (double *value : {&interval.lmLoss, &interval.auxLoss,
+                            &interval.zLoss, &interval.gradNorm})
+        *value = inInterval > 0 ? *value / inInterval : NAN;
+      interval.secondsPerStep /= stepsInInterval;
       interval.step = trainer.iteration;
       MOERT_RETURN_IF_ERROR(
           report([&](MetricsSink &sink) { return sink.onLog(interval); }));
       interval = StepRecord();
       inInterval = 0;
+      stepsInInterval = 0;
     }
-    if (options.evalInterval > 0 &&
+    if (options.evalInterval > 0 && stopped == 0 &&
         (trainer.iteration % options.evalInterval == 0 || last)) {
       StatusOr<EvalResult> eval = evaluate(options.evalIters);
       if (!eval.ok())

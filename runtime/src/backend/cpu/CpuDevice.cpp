@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
 
 namespace moert::cpu {
@@ -50,6 +51,7 @@ public:
   }
   Status run(std::string_view name, const OpObserver &afterOp) override;
   Status synchronize() override { return Status(); }
+  StatusOr<NonFiniteCount> countNonFinite(int index) override;
 
 private:
   void *data(int index) {
@@ -87,6 +89,25 @@ Status CpuDevice::prepare() {
       std::memcpy(owned[i].data(), t.data.data(), t.data.size());
   }
   return Status();
+}
+
+StatusOr<NonFiniteCount> CpuDevice::countNonFinite(int index) {
+  const TensorInfo &t = plan().tensors[index];
+  if (t.dtype != DType::F32)
+    return NonFiniteCount();
+  const float *values = static_cast<const float *>(data(index));
+  int64_t size = t.numElements();
+  int64_t nan = 0, inf = 0, first = size;
+#pragma omp parallel for reduction(+ : nan, inf)                               \
+    reduction(min : first) if (size > (1 << 16))
+  for (int64_t i = 0; i < size; ++i) {
+    bool isNan = std::isnan(values[i]), isInf = std::isinf(values[i]);
+    nan += isNan;
+    inf += isInf;
+    if ((isNan || isInf) && i < first)
+      first = i;
+  }
+  return NonFiniteCount{nan, inf, first < size ? first : -1};
 }
 
 Status CpuDevice::run(std::string_view name, const OpObserver &afterOp) {

@@ -81,7 +81,8 @@ Status clip(const KernelArgs &a, double squareNorm) {
   double norm = scale * std::sqrt(squareNorm);
   if (!std::isfinite(norm))
     return Status::error(
-        fmt::format("the gradient norm is {} (the loss diverged)", norm));
+        fmt::format("the gradient norm is {} (the loss diverged)",
+                    std::isnan(norm) ? "NaN" : "Inf"));
   double factor = scale;
   if (maxNorm > 0.0)
     factor *= std::min(1.0, maxNorm / (norm + 1e-6));
