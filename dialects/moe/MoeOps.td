@@ -115,8 +115,9 @@ def Moe_ExpertChoiceOp : Moe_Op<"expert_choice", [Pure, Differentiable,
   let description = [{
     `p = softmax(logits)` over experts in fp32; expert `e` takes the `C` tokens
     with the largest `p[:, e]` (lower token index on ties), with
-    `C = round(T * capacity_factor / E)` clamped to `[1, T]`. There is no aux
-    loss. A token may be chosen by zero or several experts, and the choice
+    `C = round(capacity_factor * T / E)` clamped to `[1, T]`, rounding half
+    to even as Flaxformer's Python `round` does (T = 20, E = 8, factor 1:
+    C = 2). There is no aux loss. A token may be chosen by zero or several experts, and the choice
     looks at every token of the batch, so in a decoder the routing is not
     causal.
 
@@ -139,8 +140,8 @@ def Moe_ExpertChoiceOp : Moe_Op<"expert_choice", [Pure, Differentiable,
     `->` type($weights) `,` type($indices) `,` type($keep)
   }];
   let extraClassDeclaration = [{
-    /// Tokens per expert: round(numTokens * capacityFactor / numExperts),
-    /// clamped to [1, numTokens].
+    /// Tokens per expert: round(capacityFactor * numTokens / numExperts),
+    /// half to even, clamped to [1, numTokens].
     static int64_t computeCapacity(int64_t numTokens, int64_t numExperts,
                                    double capacityFactor);
   }];

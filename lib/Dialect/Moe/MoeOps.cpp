@@ -159,8 +159,10 @@ bool SinkhornOp::convertToEvaluation() {
 
 int64_t ExpertChoiceOp::computeCapacity(int64_t numTokens, int64_t numExperts,
                                         double capacityFactor) {
-  auto capacity = static_cast<int64_t>(
-      std::round(static_cast<double>(numTokens) * capacityFactor / numExperts));
+  // Flaxformer's int(round(factor * tokens / experts)): Python rounds half to
+  // even, as nearbyint does in the default rounding mode.
+  auto capacity = static_cast<int64_t>(std::nearbyint(
+      capacityFactor * static_cast<double>(numTokens) / numExperts));
   return std::clamp<int64_t>(capacity, 1, numTokens);
 }
 
