@@ -73,4 +73,12 @@ void LoadOptions::applyTo(ModelConfig &config, KeyOrigins &origins) const {
     origins["expert_parallel_size"] =
         KeyOrigin{"--expert-model-parallel-size", SourceLoc{}};
   }
+  if (lr) {
+    config.lr = *lr;
+    origins["lr"] = KeyOrigin{"--lr", SourceLoc{}};
+  }
+  if (minLr) {
+    config.minLr = *minLr;
+    origins["min_lr"] = KeyOrigin{"--min-lr", SourceLoc{}};
+  }
 }

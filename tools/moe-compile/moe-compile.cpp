@@ -88,6 +88,17 @@ static cl::opt<int64_t> expertParallelSize(
     cl::desc("Ranks that split the experts (overrides the description)"),
     cl::init(0));
 
+static cl::opt<double>
+    lr("lr",
+       cl::desc("Peak learning rate (overrides the description; a "
+                "config.json has none and trains at 0)"),
+       cl::init(0.0));
+
+static cl::opt<double> minLr("min-lr",
+                             cl::desc("Learning rate at the end of the decay "
+                                      "(overrides the description)"),
+                             cl::init(0.0));
+
 static cl::opt<int64_t> worldSize(
     "world-size",
     cl::desc("Ranks the plan runs on (mpirun -np N), each reading its own "
@@ -176,6 +187,10 @@ static std::optional<ModelConfig> load(Diagnostics &diag) {
     options.globalBatchSize = globalBatchSize;
   if (expertParallelSize.getNumOccurrences())
     options.expertParallelSize = expertParallelSize;
+  if (lr.getNumOccurrences())
+    options.lr = lr;
+  if (minLr.getNumOccurrences())
+    options.minLr = minLr;
 
   std::optional<InputFormat> format;
   if (!formatOption.empty()) {

@@ -37,12 +37,15 @@ std::optional<InputFormat> detectFlagFormat(const std::vector<Token> &flags,
                                             Diagnostics &diag);
 
 /// Settings given to the compiler rather than written in the description
-/// (a config.json has no training sequence length); they take precedence.
+/// (a config.json has no training sequence length or learning rate); they
+/// take precedence.
 struct LoadOptions {
   std::optional<int64_t> seqLength;
   std::optional<int64_t> microBatchSize;
   std::optional<int64_t> globalBatchSize;
   std::optional<int64_t> expertParallelSize;
+  std::optional<double> lr;
+  std::optional<double> minLr;
 
   void applyTo(ModelConfig &config, KeyOrigins &origins) const;
 };
