@@ -2,6 +2,9 @@
 
 #include "PlanFixture.h"
 
+#include "moert/SplitMix.h"
+#include "plan_generated.h"
+
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -424,6 +427,54 @@ TEST_P(MoeKernels, SinkhornBalancesUniformRouting) {
               1e-6);
 }
 
+/// Choices of the oracle's Sinkhorn (test/oracle/forward_oracle.py, in f64
+/// with PyTorch) on logits whose plain top-1 is expert 0 for five tokens of
+/// six: balanced, the last four share expert 2.
+TEST_P(MoeKernels, SinkhornChoosesAsTheOracle) {
+  std::vector<float> logits = {2.0f, 1.0f, 0.0f, 1.5f, 1.2f,  0.1f,
+                               1.0f, 0.9f, 0.8f, 0.5f, 0.2f,  0.3f,
+                               0.9f, 0.1f, 0.6f, 0.3f, 0.35f, 0.2f};
+  for (auto [k, want] : {std::pair{1, std::vector<int32_t>{0, 1, 2, 2, 2, 2}},
+                         std::pair{2, std::vector<int32_t>{0, 1, 1, 0, 2, 1, 2,
+                                                           1, 2, 0, 2, 1}}}) {
+    PlanFixture f = fixture();
+    int l = f.tensor({6, 3}), w = f.tensor({6, k}),
+        idx = f.tensor({6, k}, DType::I32);
+    f.op("moe.sinkhorn", {l}, {w, idx})
+        .setInt("k", k)
+        .setFloat("tol", 1e-6)
+        .setBool("evaluation", false);
+    ASSERT_TRUE(f.prepare().ok());
+    f.set(l, logits);
+    ASSERT_TRUE(f.run().ok());
+    EXPECT_EQ(f.get<int32_t>(idx), want) << "k = " << k;
+  }
+}
+
+/// The noise is splitmix64's: with seed splitMix64(0) element 0 draws
+/// splitMix64(0) ^ seed = 0, whose hash is the generator's published first
+/// output from state 0, 0xe220a8397b1dcdaf; element 1 with seed
+/// splitMix64(1) ^ 0x9e3779b97f4a7c15 draws its second, 0x6e789e6aa1b965f4.
+/// u is the top 53 bits over 2^53; y = x * (1 - eps + 2 eps u).
+TEST_P(MoeKernels, JitterDrawsSplitMix64sPublishedOutputs) {
+  using Case = std::tuple<int, uint64_t, uint64_t>;
+  uint64_t golden = 0x9e3779b97f4a7c15;
+  for (auto [element, seed, draw] :
+       {Case{0, moert::splitMix64(0), 0xe220a8397b1dcdaf},
+        Case{1, moert::splitMix64(1) ^ golden, 0x6e789e6aa1b965f4}}) {
+    PlanFixture f = fixture();
+    int x = f.tensor({2}), s = f.tensor({}, DType::I64), y = f.tensor({2});
+    f.op("moe.jitter", {x, s}, {y}).setFloat("eps", 0.25);
+    ASSERT_TRUE(f.prepare().ok());
+    f.set(x, std::vector<float>{3.0f, 3.0f});
+    f.set(s, std::vector<int64_t>{static_cast<int64_t>(seed)});
+    ASSERT_TRUE(f.run().ok());
+    double u = static_cast<double>(draw >> 11) / 9007199254740992.0;
+    float want = 3.0f * (1.0f - 0.25f + 0.5f * static_cast<float>(u));
+    EXPECT_EQ(f.get<float>(y)[element], want) << "element " << element;
+  }
+}
+
 TEST_P(MoeKernels, SinkhornInEvaluationChoosesByTheLogits) {
   // The same preference for expert 0: unbalanced, every token takes it.
   PlanFixture f = fixture();
@@ -705,6 +756,43 @@ TEST_P(MoeKernels, FlattenShardAndUnflattenRoundTrip) {
   EXPECT_EQ(g.prepare().message(),
             "forward op 0: op moe.local_shard: input must have shape [3], got "
             "tensor<4xf32>");
+}
+
+/// Megatron's schedule at hand-computed points: lr 1e-3, min 1e-4, warmup 4,
+/// decay to iteration 12, evaluated at the steps already taken (step - 1).
+/// Warmup: taken/4 of the peak. Decay at taken 6, a quarter of the way:
+/// linear 1e-4 + 0.75 * 9e-4 = 7.75e-4; cosine 1e-4 + (cos(pi/4) + 1) / 2 *
+/// 9e-4 = 8.6819805e-4. Past iteration 12: the minimum. Constant: the peak.
+TEST_P(MoeKernels, LRScheduleMatchesHandComputedValues) {
+  struct Point {
+    moert::plan::LRDecayStyle style;
+    int64_t step;
+    float rate;
+  };
+  constexpr auto Constant = moert::plan::LRDecayStyle::Constant;
+  constexpr auto Linear = moert::plan::LRDecayStyle::Linear;
+  constexpr auto Cosine = moert::plan::LRDecayStyle::Cosine;
+  for (Point p : {Point{Cosine, 1, 0.0f}, Point{Cosine, 3, 5e-4f},
+                  Point{Cosine, 5, 1e-3f}, Point{Linear, 7, 7.75e-4f},
+                  Point{Cosine, 7, 8.6819805e-4f}, Point{Cosine, 13, 1e-4f},
+                  Point{Linear, 14, 1e-4f}, Point{Constant, 7, 1e-3f},
+                  Point{Constant, 100, 1e-3f}}) {
+    PlanFixture f = fixture();
+    int step = f.tensor({}, DType::I64), rate = f.tensor({});
+    moert::OpInfo &op = f.op("nn.lr_schedule", {step}, {rate})
+                            .setFloat("lr", 1e-3)
+                            .setFloat("min_lr", 1e-4)
+                            .setInt("warmup_iters", 4)
+                            .setInt("style", static_cast<int64_t>(p.style));
+    if (p.style != Constant)
+      op.setInt("decay_iters", 12);
+    Status status = f.prepare();
+    ASSERT_TRUE(status.ok()) << status.message();
+    f.set(step, std::vector<int64_t>{p.step});
+    ASSERT_TRUE(f.run().ok());
+    EXPECT_FLOAT_EQ(f.get<float>(rate)[0], p.rate)
+        << "style " << static_cast<int>(p.style) << ", step " << p.step;
+  }
 }
 
 /// The norm of gradients split over ranks: square_norm, then clip_factor,

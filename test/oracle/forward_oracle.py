@@ -254,13 +254,26 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("dump", help="the directory moe-run --dump wrote")
     parser.add_argument("--rtol", type=float, default=1e-5)
+    parser.add_argument("--rotary-base", type=float,
+                        help="the base the description gives, used instead of "
+                        "the dump's (which the compiler wrote)")
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
     with open(args.dump + "/config.json") as f:
         config = json.load(f)
+    if args.rotary_base is not None:
+        config["rotary_base"] = args.rotary_base
     with open(args.dump + "/batch.json") as f:
         batch = json.load(f)
+    # Each label is the token after its position: with t = s * B + b, the
+    # label of (s, b) is the token of (s + 1, b); the last position's comes
+    # from the sample's extra token.
+    b, s = config["micro_batch_size"], config["seq_length"]
+    aligned = all(batch["labels"][t] == batch["tokens"][t + b]
+                  for t in range((s - 1) * b))
+    print("labels: the next token at %d positions  %s"
+          % ((s - 1) * b, "ok" if aligned else "MISMATCH"))
     with open(args.dump + "/metrics.json") as f:
         runtime = json.load(f)
     weights = read_safetensors(args.dump + "/weights.safetensors")
@@ -268,7 +281,7 @@ def main():
         model = Model(config, weights, training=False)
         loss, aux, z, counts = model.forward(batch["tokens"], batch["labels"])
 
-    ok = True
+    ok = aligned
     worst = 0.0
     for name, want in (("lm_loss", loss), ("aux_loss", aux), ("z_loss", z)):
         got = runtime[name]

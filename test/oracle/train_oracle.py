@@ -4,7 +4,8 @@
 Reads what `moe-run --train-iters N --dump DIR` writes (config.json, the
 resolved model and training description; weights.safetensors, the initial
 parameters; grads.safetensors, the gradients of step 1 summed over its
-micro-batches; steps.json, per optimizer step the losses, learning rate,
+micro-batches; final_weights.safetensors, the parameters after the last
+step; steps.json, per optimizer step the losses, learning rate,
 gradient norm and micro-batches the runtime used) and, with the model of
 forward_oracle.py run under autograd:
 
@@ -14,7 +15,11 @@ forward_oracle.py run under autograd:
 2. replays every step on the same micro-batches with Megatron's learning-rate
    schedule, global-norm clipping of the micro-batch-averaged gradient and
    torch.optim.AdamW, and compares each step's losses, learning rate and
-   gradient norm with the runtime's within --rtol.
+   gradient norm with the runtime's within --rtol;
+3. compares every parameter after the last step (final_weights.safetensors)
+   with the replay's: max|runtime - pytorch| within --rtol of the tensor's
+   largest weight plus --weight-tol-lr of the summed learning rates, and
+   checks that the weights moved.
 
 Exits non-zero when anything differs beyond its tolerance.
 """
@@ -59,7 +64,13 @@ def relative(got, want):
     return abs(got - want) / abs(want) if want != 0 else abs(got)
 
 
-def replay(dump, grad_rtol=1e-5, rtol=1e-4, log=print):
+def gradient_error(got, want):
+    """max|got - want| / max|want|; infinite when either holds a NaN."""
+    error = (got - want).abs().max().item() / max(want.abs().max().item(), 1e-30)
+    return math.inf if math.isnan(error) else error
+
+
+def replay(dump, grad_rtol=1e-5, rtol=1e-4, log=print, weight_tol_lr=0.0):
     """Replays the run `moe-run --dump` wrote to `dump`, logging a line per
     comparison; returns whether all agree, and the worst relative errors of
     the step-1 gradients and of the per-step numbers."""
@@ -70,6 +81,7 @@ def replay(dump, grad_rtol=1e-5, rtol=1e-4, log=print):
     if config["input_jitter_eps"] > 0:
         raise SystemExit("input jitter draws its own noise; compare a model without it")
     params = read_safetensors(dump + "/weights.safetensors")
+    start = {name: p.clone() for name, p in params.items()}
     for p in params.values():
         p.requires_grad_(True)
     runtime_grads = read_safetensors(dump + "/grads.safetensors")
@@ -125,9 +137,8 @@ def replay(dump, grad_rtol=1e-5, rtol=1e-4, log=print):
                         % (name, list(got.shape), list(want.shape)))
                     ok = False
                     continue
-                error = ((got - want).abs().max().item()
-                         / max(want.abs().max().item(), 1e-30))
-                if error > grad_rtol:
+                error = gradient_error(got, want)
+                if not error <= grad_rtol:
                     log("gradient %s: max|runtime - pytorch| %.3g, max|pytorch| %.3g, "
                         "relative error %.2e  MISMATCH"
                         % (name, (got - want).abs().max().item(),
@@ -165,6 +176,26 @@ def replay(dump, grad_rtol=1e-5, rtol=1e-4, log=print):
             log("step %d %-9s runtime %.9g  pytorch %.9g  relative error %.2e  %s"
                 % (step, name, got, want, error, verdict))
 
+    # (3) The weights after the last step, tensor by tensor: within rtol of
+    # the tensor's largest weight, plus weight_tol_lr of the summed rates.
+    final = read_safetensors(dump + "/final_weights.safetensors")
+    rates = sum(entry["lr"] for entry in steps)
+    weight_worst, weight_worst_name, weight_worst_diff = 0.0, None, 0.0
+    for name, p in params.items():
+        want = p.detach()
+        diff = (final[name] - want).abs().max().item()
+        allowed = rtol * want.abs().max().item() + weight_tol_lr * rates
+        ratio = math.inf if math.isnan(diff) else diff / max(allowed, 1e-30)
+        if ratio >= weight_worst:
+            weight_worst, weight_worst_name, weight_worst_diff = ratio, name, diff
+    moved = max((final[name] - start[name]).abs().max().item() for name in params)
+    weights_ok = weight_worst <= 1.0 and moved > 0
+    ok &= weights_ok
+    log("weights after step %d: max|runtime - pytorch| %.2e in %s, %.2f of its "
+        "tolerance; largest change %.2e  %s"
+        % (len(steps), weight_worst_diff, weight_worst_name, weight_worst,
+           moved, "ok" if weights_ok else "MISMATCH"))
+
     log("worst relative error %.2e (tolerance %.0e), gradients %.2e (tolerance %.0e)"
         % (loss_worst, rtol, grad_worst, grad_rtol))
     return ok, grad_worst, loss_worst
@@ -175,10 +206,14 @@ def main():
     parser.add_argument("dump", help="the directory moe-run --train-iters N --dump wrote")
     parser.add_argument("--grad-rtol", type=float, default=1e-5)
     parser.add_argument("--rtol", type=float, default=1e-4)
+    parser.add_argument("--weight-tol-lr", type=float, default=0.0,
+                        help="weights may also differ by this fraction of "
+                        "the summed learning rates (see train.test)")
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    ok, _, _ = replay(args.dump, args.grad_rtol, args.rtol)
+    ok, _, _ = replay(args.dump, args.grad_rtol, args.rtol,
+                      weight_tol_lr=args.weight_tol_lr)
     sys.exit(0 if ok else 1)
 
 
