@@ -8,9 +8,9 @@
 // parameters from the seed (or loads them from safetensors or a checkpoint),
 // reads micro-batches from a Megatron indexed dataset and trains (logging
 // loss, aux loss, learning rate and tokens per expert, evaluating, saving
-// checkpoints) or evaluates. SIGINT or SIGTERM stops training after the
-// current step, saving a checkpoint when --save is set, and exits with
-// 128 + the signal; a second one ends it at once.
+// checkpoints) or evaluates. SIGINT, SIGTERM or SIGUSR1 stops training
+// after the current step, saving a checkpoint when --save is set, and exits
+// with 128 + the signal; a second one ends it at once.
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,8 +56,10 @@ int stoppedBy = 0;
 
 void requestStop(int signal) { stopRequest = signal; }
 
-/// SIGINT and SIGTERM ask the trainer to stop after the current step; the
-/// handler resets itself, so that a second signal ends the process at once.
+/// SIGINT, SIGTERM and SIGUSR1 ask the trainer to stop after the current
+/// step; the handler resets itself, so that a second signal ends the
+/// process at once. (OpenMPI's mpirun ends the job on SIGTERM and SIGINT
+/// itself, but forwards SIGUSR1 to the ranks.)
 void installStopHandlers() {
   struct sigaction action = {};
   action.sa_handler = requestStop;
@@ -65,11 +67,13 @@ void installStopHandlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGUSR1, &action, nullptr);
 }
 
 const char *signalName(int signal) {
   return signal == SIGINT    ? "SIGINT"
          : signal == SIGTERM ? "SIGTERM"
+         : signal == SIGUSR1 ? "SIGUSR1"
                              : "a signal";
 }
 
