@@ -36,17 +36,27 @@ struct HFState {
   int64_t intermediateSize = 0;
 };
 
-KeySpec stateIntKey(std::string key, std::string field, int64_t &slot) {
-  return customKey(
-      std::move(key), std::move(field), Arity::One,
-      [&slot](const ConfigEntry &entry, ModelConfig &, Diagnostics &diag) {
-        if (entry.value.kind == RawValue::Kind::Null)
-          return true;
-        std::optional<int64_t> value = toInt(entry, diag);
-        if (value)
-          slot = *value;
-        return value.has_value();
-      });
+/// An integer key kept for later, at least `minimum`.
+KeySpec stateIntKey(std::string key, std::string field, int64_t &slot,
+                    int64_t minimum = 0) {
+  return customKey(std::move(key), std::move(field), Arity::One,
+                   [&slot, minimum](const ConfigEntry &entry, ModelConfig &,
+                                    Diagnostics &diag) {
+                     if (entry.value.kind == RawValue::Kind::Null)
+                       return true;
+                     std::optional<int64_t> value = toInt(entry, diag);
+                     if (!value)
+                       return false;
+                     if (*value < minimum) {
+                       diag.error(entry.loc,
+                                  "'" + entry.key + "' must be at least " +
+                                      llvm::Twine(minimum) + ", got " +
+                                      llvm::Twine(*value));
+                       return false;
+                     }
+                     slot = *value;
+                     return true;
+                   });
 }
 
 KeyTable hfTable(HFState &state) {
@@ -94,7 +104,8 @@ KeyTable hfTable(HFState &state) {
              &ModelConfig::moeFfnHiddenSize),
       intKey("shared_expert_intermediate_size", "shared_expert_size",
              &ModelConfig::sharedExpertFfnHiddenSize),
-      stateIntKey("decoder_sparse_step", "moe_layers", state.decoderSparseStep),
+      stateIntKey("decoder_sparse_step", "moe_layers", state.decoderSparseStep,
+                  1),
       customKey(
           "mlp_only_layers", "moe_layers", Arity::One,
           [&state](const ConfigEntry &entry, ModelConfig &, Diagnostics &diag) {
@@ -119,7 +130,7 @@ KeyTable hfTable(HFState &state) {
       stateIntKey("n_shared_experts", "shared_expert_size",
                   state.sharedExperts),
       stateIntKey("first_k_dense_replace", "moe_layers", state.firstKDense),
-      stateIntKey("moe_layer_freq", "moe_layers", state.moeLayerFreq),
+      stateIntKey("moe_layer_freq", "moe_layers", state.moeLayerFreq, 1),
       recordKey("scoring_func", "", state.scoringFunc),
       recordKey("topk_method", "", state.topkMethod),
       floatKey("aux_loss_alpha", "aux_loss_coeff", &ModelConfig::auxLossCoeff),
