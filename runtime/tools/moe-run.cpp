@@ -8,9 +8,10 @@
 // parameters from the seed (or loads them from safetensors or a checkpoint),
 // reads micro-batches from a Megatron indexed dataset and trains (logging
 // loss, aux loss, learning rate and tokens per expert, evaluating, saving
-// checkpoints) or evaluates. SIGINT, SIGTERM or SIGUSR1 stops training
-// after the current step, saving a checkpoint when --save is set, and exits
-// with 128 + the signal; a second one ends it at once.
+// checkpoints) or evaluates. SIGINT, SIGTERM or SIGUSR1 (under mpirun,
+// SIGUSR1) stops training after the current step, saving a checkpoint when
+// --save is set, and exits with 128 + the signal; a second one ends it at
+// once.
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,16 +59,19 @@ void requestStop(int signal) { stopRequest = signal; }
 
 /// SIGINT, SIGTERM and SIGUSR1 ask the trainer to stop after the current
 /// step; the handler resets itself, so that a second signal ends the
-/// process at once. (OpenMPI's mpirun ends the job on SIGTERM and SIGINT
-/// itself, but forwards SIGUSR1 to the ranks.)
+/// process at once. Under mpirun only SIGUSR1 does: mpirun ends the job
+/// itself on SIGINT and SIGTERM (and forwards SIGUSR1), and the SIGTERM it
+/// sends the ranks when one fails must end them at once.
 void installStopHandlers() {
   struct sigaction action = {};
   action.sa_handler = requestStop;
   action.sa_flags = SA_RESETHAND | SA_RESTART;
   sigemptyset(&action.sa_mask);
+  sigaction(SIGUSR1, &action, nullptr);
+  if (launchedByMpi())
+    return;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGUSR1, &action, nullptr);
 }
 
 const char *signalName(int signal) {
