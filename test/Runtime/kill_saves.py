@@ -1,10 +1,12 @@
-"""SIGKILL at random moments of training runs that save a checkpoint every
-step, over the same directory, until WANTED kills have landed inside a save
+"""SIGKILL at random moments of saves (within 30 ms of a staging directory
+appearing) of training runs that save a checkpoint every step, over the
+same directory, until WANTED kills have landed inside a save
 (a staging or set-aside directory is left on disk) or MAX kills were made;
 after each kill the latest checkpoint must load (moe-run --load ...
 evaluates it). Every other run resumes and saves again the iteration it
 resumed at, so that kills also land while an existing iteration is
-replaced. Iterations older than the latest are removed between runs.
+replaced. Iterations older than the latest, and the staging directories
+of killed saves, are removed between runs.
 
   kill_saves.py WANTED MAX PLAN DATA DIR
 Prints the counts; fails when a checkpoint does not load or fewer than
@@ -28,6 +30,13 @@ def latest(directory):
         return None
 
 
+def listing(directory):
+    try:
+        return os.listdir(directory)
+    except FileNotFoundError:
+        return []
+
+
 def main():
     wanted, most = int(sys.argv[1]), int(sys.argv[2])
     plan, data, directory = sys.argv[3:6]
@@ -38,10 +47,14 @@ def main():
         trial = trials
         trials += 1
         before = latest(directory)
+        # Older iterations, and the staging of saves killed before, go; a
+        # set-aside copy (.old) may be the only one of its iteration.
         for old in glob.glob(os.path.join(directory, "iter_*")):
-            if before is not None and not old.startswith(
-                    os.path.join(directory, "iter_%07d" % before)):
+            stale = before is not None and not old.startswith(
+                os.path.join(directory, "iter_%07d" % before))
+            if (stale or old.endswith(".tmp")) and not old.endswith(".old"):
                 shutil.rmtree(old)
+        aside = set(glob.glob(os.path.join(directory, "*.old")))
         if before is not None and trial % 2 == 1:
             # Resumed at its last step: it saves that iteration again.
             args = ["--resume", "--train-iters", str(before)]
@@ -49,13 +62,20 @@ def main():
             args = ["--resume", "--train-iters", "100000", "--save-interval", "1"]
         run = subprocess.Popen(["moe-run", *common, "--save", directory, *args],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.1, 0.6))
+        # Aim at saves whatever the start-up takes (a sanitizer build is
+        # slow to start): wait for a staging directory, then kill within
+        # the next 30 ms, inside the save or just after it.
+        deadline = time.monotonic() + 60
+        while (run.poll() is None and time.monotonic() < deadline
+               and not any(name.endswith(".tmp") for name in listing(directory))):
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0.0, 0.03))
         run.kill()
         _, err = run.communicate()
         if run.returncode not in (0, -9):
             sys.exit(f"trial {trial}: moe-run failed: {err.decode()}")
-        if glob.glob(os.path.join(directory, "*.tmp")) or glob.glob(
-                os.path.join(directory, "*.old")):
+        if glob.glob(os.path.join(directory, "*.tmp")) or (
+                set(glob.glob(os.path.join(directory, "*.old"))) - aside):
             interrupted += 1
         if latest(directory) is None:
             continue
