@@ -1,7 +1,8 @@
 """SIGKILL at random moments of saves (within 30 ms of a staging directory
 appearing) of training runs that save a checkpoint every step, over the
-same directory, until WANTED kills have landed inside a save
-(a staging or set-aside directory is left on disk) or MAX kills were made;
+same directory, until WANTED kills have landed inside a save (a staging or
+set-aside directory is left on disk) and WANTED checkpoints were loaded
+after a kill, or MAX kills were made;
 after each kill the latest checkpoint must load (moe-run --load ...
 evaluates it). Every other run resumes and saves again the iteration it
 resumed at, so that kills also land while an existing iteration is
@@ -9,8 +10,8 @@ replaced. Iterations older than the latest, and the staging directories
 of killed saves, are removed between runs.
 
   kill_saves.py WANTED MAX PLAN DATA DIR
-Prints the counts; fails when a checkpoint does not load or fewer than
-WANTED kills landed inside a save.
+Prints the counts; fails when a checkpoint does not load, or when fewer
+than WANTED kills landed inside a save or found a checkpoint to load.
 """
 
 import glob
@@ -30,11 +31,14 @@ def latest(directory):
         return None
 
 
-def listing(directory):
+def staged(directory):
+    """The iterations whose saves are being written (iter_N.tmp)."""
     try:
-        return os.listdir(directory)
+        names = os.listdir(directory)
     except FileNotFoundError:
         return []
+    return [int(name[5:-4]) for name in names
+            if name.startswith("iter_") and name.endswith(".tmp")]
 
 
 def main():
@@ -43,7 +47,7 @@ def main():
     rng = random.Random(1234)
     common = [plan, "--data", data, "--eval-interval", "0", "--log-interval", "1000"]
     interrupted = checked = trials = 0
-    while interrupted < wanted and trials < most:
+    while (interrupted < wanted or checked < wanted) and trials < most:
         trial = trials
         trials += 1
         before = latest(directory)
@@ -54,8 +58,11 @@ def main():
                 os.path.join(directory, "iter_%07d" % before))
             if (stale or old.endswith(".tmp")) and not old.endswith(".old"):
                 shutil.rmtree(old)
+        for old in glob.glob(os.path.join(directory, "*.txt.tmp")):
+            os.remove(old)  # the tracker's, from a kill while it was written
         aside = set(glob.glob(os.path.join(directory, "*.old")))
-        if before is not None and trial % 2 == 1:
+        resaving = before is not None and trial % 2 == 1
+        if resaving:
             # Resumed at its last step: it saves that iteration again.
             args = ["--resume", "--train-iters", str(before)]
         else:
@@ -63,18 +70,25 @@ def main():
         run = subprocess.Popen(["moe-run", *common, "--save", directory, *args],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         # Aim at saves whatever the start-up takes (a sanitizer build is
-        # slow to start): wait for a staging directory, then kill within
-        # the next 30 ms, inside the save or just after it.
+        # slow to start): wait for the staging directory of the save of
+        # iteration `target` or later, then kill within the next 30 ms,
+        # inside that save or just after it. A training run gets 0 to 2
+        # saves through first, so that checkpoints also complete on a
+        # loaded machine.
+        if resaving:
+            target = before
+        else:
+            target = (before or 0) + 1 + rng.randint(0, 2)
         deadline = time.monotonic() + 60
         while (run.poll() is None and time.monotonic() < deadline
-               and not any(name.endswith(".tmp") for name in listing(directory))):
+               and max(staged(directory), default=-1) < target):
             time.sleep(0.002)
         time.sleep(rng.uniform(0.0, 0.03))
         run.kill()
         _, err = run.communicate()
         if run.returncode not in (0, -9):
             sys.exit(f"trial {trial}: moe-run failed: {err.decode()}")
-        if glob.glob(os.path.join(directory, "*.tmp")) or (
+        if glob.glob(os.path.join(directory, "iter_*.tmp")) or (
                 set(glob.glob(os.path.join(directory, "*.old"))) - aside):
             interrupted += 1
         if latest(directory) is None:
@@ -86,8 +100,9 @@ def main():
                      + check.stderr)
         checked += 1
     print(f"{interrupted} kills inside a save of {trials}, {checked} checkpoints loaded")
-    if interrupted < wanted:
-        sys.exit(f"only {interrupted} of {trials} kills landed inside a save")
+    if interrupted < wanted or checked < wanted:
+        sys.exit(f"only {interrupted} of {trials} kills landed inside a save, "
+                 f"and {checked} checkpoints were there to load")
 
 
 if __name__ == "__main__":
