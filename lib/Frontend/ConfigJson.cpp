@@ -7,6 +7,13 @@
 using namespace moe::frontend;
 namespace json = llvm::json;
 
+/// JSON text must be UTF-8; a path or name of other bytes is written with
+/// U+FFFD in their place.
+static json::Value text(const std::string &value) {
+  return json::isUTF8(value) ? json::Value(value)
+                             : json::Value(json::fixUTF8(value));
+}
+
 static const char *name(Normalization value) {
   return value == Normalization::RMSNorm ? "rmsnorm" : "layernorm";
 }
@@ -48,6 +55,9 @@ static const char *name(LoadBalancing value) {
 }
 
 std::string moe::frontend::configToJson(const ModelConfig &c) {
+  json::Array dataPath;
+  for (const std::string &path : c.dataPath)
+    dataPath.push_back(text(path));
   json::Array moeLayers;
   for (int64_t i = 0; i < c.numLayers; ++i)
     if (c.isMoELayer(i))
@@ -88,10 +98,10 @@ std::string moe::frontend::configToJson(const ModelConfig &c) {
       {"drop_policy", c.dropPolicy == DropPolicy::Probs ? "probs" : "position"},
       {"shared_expert_ffn_hidden_size", c.sharedExpertFfnHiddenSize},
       {"shared_expert_gate", c.sharedExpertGate},
-      {"data_path", json::Array(c.dataPath)},
-      {"split", c.split},
-      {"tokenizer_type", c.tokenizerType},
-      {"tokenizer_model", c.tokenizerModel},
+      {"data_path", std::move(dataPath)},
+      {"split", text(c.split)},
+      {"tokenizer_type", text(c.tokenizerType)},
+      {"tokenizer_model", text(c.tokenizerModel)},
       {"moe_per_layer_logging", c.perLayerLogging},
       {"moe_layer_recompute", c.layerRecompute},
       {"expert_model_parallel_size", c.expertParallelSize},
@@ -116,12 +126,12 @@ std::string moe::frontend::configToJson(const ModelConfig &c) {
       {"eval_interval", c.evalInterval},
       {"eval_iters", c.evalIters},
       {"save_interval", c.saveInterval},
-      {"save", c.save},
-      {"load", c.load},
-      {"tensorboard_dir", c.tensorboardDir},
+      {"save", text(c.save)},
+      {"load", text(c.load)},
+      {"tensorboard_dir", text(c.tensorboardDir)},
   };
-  std::string text;
-  llvm::raw_string_ostream os(text);
+  std::string out;
+  llvm::raw_string_ostream os(out);
   os << json::Value(std::move(object));
-  return text;
+  return out;
 }
