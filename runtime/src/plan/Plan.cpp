@@ -127,6 +127,18 @@ uint32_t planVersion() {
 
 namespace {
 
+/// At most 2^40 elements, so that element and byte counts stay far from
+/// overflowing.
+Status checkElementCount(const std::vector<int64_t> &shape,
+                         const std::string &what) {
+  int64_t elements = 1;
+  for (int64_t dim : shape)
+    if (__builtin_mul_overflow(elements, dim, &elements) ||
+        elements > (int64_t(1) << 40))
+      return Status::error(what + " has more than 2^40 elements");
+  return Status();
+}
+
 /// The values of a [long] vector. The verifier checks the alignment of its
 /// length only, so a malformed file may place them anywhere: they are copied
 /// rather than read in place.
@@ -203,6 +215,7 @@ private:
               fmt::format("{} has a dimension of {}", what, dim));
         info.shape.push_back(dim);
       }
+      MOERT_RETURN_IF_ERROR(checkElementCount(info.shape, what));
       info.offset = t->offset();
       info.shards = t->shards();
       info.flatShards = t->flat_shards();
@@ -214,6 +227,7 @@ private:
                           info.name, dim));
         info.flatShape.push_back(dim);
       }
+      MOERT_RETURN_IF_ERROR(checkElementCount(info.flatShape, what));
       if (info.flatShards != 1) {
         TensorInfo logical;
         logical.shape = info.flatShape;
