@@ -7,12 +7,10 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <chrono>
 #include <climits>
 #include <cmath>
 #include <csignal>
-#include <cstring>
 
 namespace moert {
 
@@ -291,24 +289,6 @@ Status Trainer::step(StepRecord &record) {
   return Status();
 }
 
-namespace {
-
-/// " (layer N)" for a tensor of decoder layer N, after its name.
-std::string layerOf(const std::string &name) {
-  size_t at = name.find("layers.");
-  if (at == std::string::npos)
-    return "";
-  size_t digits = at + 7, end = digits;
-  while (end < name.size() &&
-         std::isdigit(static_cast<unsigned char>(name[end])))
-    ++end;
-  return end == digits
-             ? ""
-             : fmt::format(" (layer {})", name.substr(digits, end - digits));
-}
-
-} // namespace
-
 StatusOr<std::string> Trainer::findNonFinite(const StepRecord &record) {
   std::vector<std::string> found;
   for (auto [value, what] : {std::pair{record.lmLoss, "the LM loss"},
@@ -319,31 +299,27 @@ StatusOr<std::string> Trainer::findNonFinite(const StepRecord &record) {
                                   std::isnan(value) ? "NaN"
                                   : value > 0       ? "Inf"
                                                     : "-Inf"));
-  // The tensor (an expert's own, for a stacked one) of the first bad value.
-  auto describe = [&](int index, const std::string &name,
+  // The tensor (an expert's own, for a stacked one) of the first bad value,
+  // with the decoder layer the plan gives its parameter.
+  auto describe = [&](int index, const ParameterInfo &param,
                       const NonFiniteCount &count) {
-    std::string file = fileTensorName(device, index, name, count.first);
-    return fmt::format("{}{}: {} NaN and {} Inf values", file, layerOf(file),
-                       count.nan, count.inf);
+    return fmt::format(
+        "{}{}: {} NaN and {} Inf values",
+        fileTensorName(device, index, param.name, count.first),
+        param.layer >= 0 ? fmt::format(" (layer {})", param.layer) : "",
+        count.nan, count.inf);
   };
-  // Parameters in the plan's order, then gradients in the same order.
-  std::vector<int> parameters;
-  for (size_t i = 0; i < plan.tensors.size(); ++i)
-    if (plan.tensors[i].kind == TensorKind::Parameter)
-      parameters.push_back(static_cast<int>(i));
   int64_t tensors = 0;
   std::string first;
-  for (int param : parameters) {
-    const std::string &name = plan.tensors[param].name;
-    auto it = plan.states.find(names::gradPrefix + name);
-    if (it == plan.states.end())
+  for (const ParameterInfo &param : plan.parameters) {
+    auto grad = plan.states.find(names::gradPrefix + param.name);
+    if (grad == plan.states.end())
       continue;
-    int grad = it->second;
-    StatusOr<NonFiniteCount> count = device.countNonFinite(grad);
+    StatusOr<NonFiniteCount> count = device.countNonFinite(grad->second);
     if (!count.ok())
       return count.status();
     if (count->any() && tensors++ == 0)
-      first = describe(grad, name, *count);
+      first = describe(grad->second, param, *count);
   }
   if (tensors == 1)
     found.push_back("the gradient of " + first);
@@ -353,13 +329,13 @@ StatusOr<std::string> Trainer::findNonFinite(const StepRecord &record) {
                     tensors, first));
   // Where the fault may have come from: a parameter that is not finite.
   if (!found.empty())
-    for (int param : parameters) {
-      StatusOr<NonFiniteCount> count = device.countNonFinite(param);
+    for (const ParameterInfo &param : plan.parameters) {
+      StatusOr<NonFiniteCount> count = device.countNonFinite(param.tensor);
       if (!count.ok())
         return count.status();
       if (count->any()) {
         found.push_back("the parameter " +
-                        describe(param, plan.tensors[param].name, *count));
+                        describe(param.tensor, param, *count));
         break;
       }
     }
@@ -410,7 +386,7 @@ Status Trainer::train() {
   }));
 
   StepRecord interval;
-  int64_t inInterval = 0, stepsInInterval = 0; // applied steps, all steps
+  int64_t inInterval = 0; // applied steps; interval.skipped the others
   while (trainer.iteration < options.trainIters) {
     auto start = std::chrono::steady_clock::now();
     StepRecord current;
@@ -437,7 +413,6 @@ Status Trainer::train() {
       ++inInterval;
     }
     interval.secondsPerStep += current.secondsPerStep;
-    ++stepsInInterval;
     addCounts(interval.tokensPerExpert, current.tokensPerExpert);
     addCounts(interval.droppedTokens, current.droppedTokens);
     // Megatron's --exit-interval: the run ends early, as if at its end; so
@@ -450,13 +425,12 @@ Status Trainer::train() {
       for (double *value : {&interval.lmLoss, &interval.auxLoss,
                             &interval.zLoss, &interval.gradNorm})
         *value = inInterval > 0 ? *value / inInterval : NAN;
-      interval.secondsPerStep /= stepsInInterval;
+      interval.secondsPerStep /= inInterval + interval.skipped;
       interval.step = trainer.iteration;
       MOERT_RETURN_IF_ERROR(
           report([&](MetricsSink &sink) { return sink.onLog(interval); }));
       interval = StepRecord();
       inInterval = 0;
-      stepsInInterval = 0;
     }
     if (options.evalInterval > 0 && stopped == 0 &&
         (trainer.iteration % options.evalInterval == 0 || last)) {
