@@ -55,30 +55,21 @@ moe::frontend::detectFlagFormat(const std::vector<Token> &flags,
 }
 
 void LoadOptions::applyTo(ModelConfig &config, KeyOrigins &origins) const {
-  if (seqLength) {
-    config.seqLength = *seqLength;
-    origins["seq_length"] = KeyOrigin{"--seq-length", SourceLoc{}};
-  }
-  if (microBatchSize) {
-    config.microBatchSize = *microBatchSize;
-    origins["micro_batch_size"] = KeyOrigin{"--micro-batch-size", SourceLoc{}};
-  }
-  if (globalBatchSize) {
-    config.globalBatchSize = *globalBatchSize;
-    origins["global_batch_size"] =
-        KeyOrigin{"--global-batch-size", SourceLoc{}};
-  }
-  if (expertParallelSize) {
-    config.expertParallelSize = *expertParallelSize;
-    origins["expert_parallel_size"] =
-        KeyOrigin{"--expert-model-parallel-size", SourceLoc{}};
-  }
-  if (lr) {
-    config.lr = *lr;
-    origins["lr"] = KeyOrigin{"--lr", SourceLoc{}};
-  }
-  if (minLr) {
-    config.minLr = *minLr;
-    origins["min_lr"] = KeyOrigin{"--min-lr", SourceLoc{}};
-  }
+  // Each given option sets its field and is where the key came from.
+  auto apply = [&](const auto &option, auto &field, const char *key,
+                   const char *flag) {
+    if (option) {
+      field = *option;
+      origins[key] = KeyOrigin{flag, SourceLoc{}};
+    }
+  };
+  apply(seqLength, config.seqLength, "seq_length", "--seq-length");
+  apply(microBatchSize, config.microBatchSize, "micro_batch_size",
+        "--micro-batch-size");
+  apply(globalBatchSize, config.globalBatchSize, "global_batch_size",
+        "--global-batch-size");
+  apply(expertParallelSize, config.expertParallelSize, "expert_parallel_size",
+        "--expert-model-parallel-size");
+  apply(lr, config.lr, "lr", "--lr");
+  apply(minLr, config.minLr, "min_lr", "--min-lr");
 }

@@ -26,6 +26,14 @@ std::string iterationName(int64_t iteration) {
   return fmt::format("iter_{:07d}", iteration);
 }
 
+Status createDirectories(const std::string &directory) {
+  std::error_code error;
+  fs::create_directories(directory, error);
+  if (error)
+    return Status::error(directory + ": cannot create: " + error.message());
+  return Status();
+}
+
 Status renameDirectory(const std::string &from, const std::string &to) {
   if (std::rename(from.c_str(), to.c_str()) != 0)
     return Status::error(fmt::format("{}: cannot rename to {}: {}", from, to,
@@ -79,9 +87,7 @@ Status saveCheckpoint(Device &device, const std::string &directory,
   std::string staging = final + ".tmp";
   std::string previous = final + ".old";
   if (writer) {
-    fs::create_directories(directory, error);
-    if (error)
-      return Status::error(directory + ": cannot create: " + error.message());
+    MOERT_RETURN_IF_ERROR(createDirectories(directory));
     MOERT_RETURN_IF_ERROR(restoreSetAside(directory));
     fs::remove_all(staging, error);
     fs::create_directory(staging, error);
@@ -108,12 +114,10 @@ Status saveCheckpoint(Device &device, const std::string &directory,
 }
 
 Status checkCheckpointDirectory(const std::string &directory) {
-  std::error_code error;
-  fs::create_directories(directory, error);
-  if (error)
-    return Status::error(directory + ": cannot create: " + error.message());
+  MOERT_RETURN_IF_ERROR(createDirectories(directory));
   std::string probe = directory + "/.moe-run-write-test";
   MOERT_RETURN_IF_ERROR(writeFileAtomically(probe, {"\n"}));
+  std::error_code error;
   fs::remove(probe, error);
   return Status();
 }
