@@ -462,26 +462,28 @@ LogicalResult LocalExpertsOp::verify() {
   return checkDivides(*this, "group size", getSize(), "experts", getExperts());
 }
 
-LogicalResult FlattenOp::verify() {
-  if (failed(checkRank(*this, "output", getType(), 1)))
+/// Checks that `flat` (named `flatName`) is a vector with room for every
+/// element of `shaped` (named `shapedName`): moe.flatten's output and input,
+/// moe.unflatten's input and output.
+static LogicalResult verifyFlatHolds(Operation *op, StringRef flatName,
+                                     Value flat, StringRef shapedName,
+                                     Value shaped) {
+  if (failed(checkRank(op, flatName, flat.getType(), 1)))
     return failure();
-  int64_t elements = cast<ShapedType>(getInput().getType()).getNumElements();
-  if (shapeOf(getOutput())[0] < elements)
-    return emitOpError() << "expects an output of at least the input's "
-                         << elements << " elements, got "
-                         << shapeOf(getOutput())[0];
+  int64_t elements = cast<ShapedType>(shaped.getType()).getNumElements();
+  if (shapeOf(flat)[0] < elements)
+    return op->emitOpError()
+           << "expects an " << flatName << " of at least the " << shapedName
+           << "'s " << elements << " elements, got " << shapeOf(flat)[0];
   return success();
 }
 
+LogicalResult FlattenOp::verify() {
+  return verifyFlatHolds(*this, "output", getOutput(), "input", getInput());
+}
+
 LogicalResult UnflattenOp::verify() {
-  if (failed(checkRank(*this, "input", getInput().getType(), 1)))
-    return failure();
-  int64_t elements = cast<ShapedType>(getType()).getNumElements();
-  if (shapeOf(getInput())[0] < elements)
-    return emitOpError() << "expects an input of at least the output's "
-                         << elements << " elements, got "
-                         << shapeOf(getInput())[0];
-  return success();
+  return verifyFlatHolds(*this, "input", getInput(), "output", getOutput());
 }
 
 LogicalResult LocalShardOp::verify() {
