@@ -28,13 +28,7 @@ static std::optional<ModelConfig> load(const std::string &path,
   std::optional<std::vector<Token>> flags = readArgsFile(path, diag);
   if (!flags)
     return std::nullopt;
-  std::optional<InputFormat> format = detectFlagFormat(*flags, diag);
-  if (!format)
-    return std::nullopt;
-  SourceLoc origin{path};
-  if (format == InputFormat::Minimal)
-    return loadMinimal(*flags, origin, options, diag);
-  return loadMegatron(*flags, origin, options, diag);
+  return loadFlags(*flags, std::nullopt, SourceLoc{path}, options, diag);
 #endif
 }
 

@@ -54,6 +54,18 @@ moe::frontend::detectFlagFormat(const std::vector<Token> &flags,
   return minimalFlag ? InputFormat::Minimal : InputFormat::Megatron;
 }
 
+std::optional<ModelConfig> moe::frontend::loadFlags(
+    const std::vector<Token> &flags, std::optional<InputFormat> format,
+    const SourceLoc &origin, const LoadOptions &options, Diagnostics &diag) {
+  if (!format)
+    format = detectFlagFormat(flags, diag);
+  if (!format)
+    return std::nullopt;
+  if (format == InputFormat::Minimal)
+    return loadMinimal(flags, origin, options, diag);
+  return loadMegatron(flags, origin, options, diag);
+}
+
 void LoadOptions::applyTo(ModelConfig &config, KeyOrigins &origins) const {
   // Each given option sets its field and is where the key came from.
   auto apply = [&](const auto &option, auto &field, const char *key,

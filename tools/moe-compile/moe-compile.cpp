@@ -249,13 +249,7 @@ static std::optional<ModelConfig> load(Diagnostics &diag) {
     for (size_t i = 1; i < inputs.size(); ++i)
       flags.push_back(Token{inputs[i], SourceLoc{}});
   }
-  if (!format)
-    format = detectFlagFormat(flags, diag);
-  if (!format)
-    return std::nullopt;
-  if (format == InputFormat::Minimal)
-    return loadMinimal(flags, origin, options, diag);
-  return loadMegatron(flags, origin, options, diag);
+  return loadFlags(flags, format, origin, options, diag);
 }
 
 int main(int argc, char **argv) {

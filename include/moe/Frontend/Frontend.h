@@ -66,6 +66,14 @@ std::optional<ModelConfig> loadMinimal(const std::vector<Token> &flags,
                                        const LoadOptions &options,
                                        Diagnostics &diag);
 
+/// Flags of either vocabulary: `format` (Megatron or minimal) when given,
+/// else the one detectFlagFormat tells, loaded as that format.
+std::optional<ModelConfig> loadFlags(const std::vector<Token> &flags,
+                                     std::optional<InputFormat> format,
+                                     const SourceLoc &origin,
+                                     const LoadOptions &options,
+                                     Diagnostics &diag);
+
 /// Checks the relations between keys that no single key can check (top-k
 /// against experts, heads against hidden size, ...). Each error names the
 /// keys as the format spells them and points at where one was given.
